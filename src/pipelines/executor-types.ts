@@ -1,0 +1,57 @@
+import type { InferenceSession } from 'onnxruntime-node';
+import type { DeviceSpec, ModelMetadata, ModelSpec } from '../runtime/model-types.js';
+import type { PipelineEvent } from '../jobs/types.js';
+
+/** Thrown by a pipeline step loop when it notices its job was canceled (or timed out) between steps. */
+export class JobCanceledError extends Error {
+  constructor() {
+    super('job canceled');
+    this.name = 'JobCanceledError';
+  }
+}
+
+/** A pipeline failure whose message is safe to show to the client (no user content in it). */
+export class PipelineError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PipelineError';
+  }
+}
+
+/** What a step loop sees of its job, inside the executor worker. */
+export interface RunContext {
+  readonly jobId: string;
+  /** true once the job was canceled or timed out; check between model steps */
+  cancelled(): boolean;
+  /** throws JobCanceledError when cancelled() */
+  throwIfCancelled(): void;
+  emit(event: PipelineEvent): void;
+  /** records one ONNX Runtime run, for infernode_model_run_seconds{graph} */
+  observeRun(graph: string, seconds: number): void;
+}
+
+export interface ExecOutcome<R = unknown> {
+  result: R;
+  /** ArrayBuffers inside result to transfer (not copy) to the main thread */
+  transfer?: ArrayBuffer[];
+}
+
+/** A model loaded in an executor: owns its sessions. */
+export interface ExecutorModel<P = unknown, R = unknown> {
+  readonly metadata: ModelMetadata;
+  /** May be called concurrently (up to the device's concurrency for the type): chat batches concurrent runs. */
+  run(payload: P, ctx: RunContext): Promise<ExecOutcome<R>>;
+  dispose(): Promise<void>;
+}
+
+/** Creates sessions on the executor's device with its execution provider and options. */
+export interface SessionFactory {
+  readonly device: DeviceSpec;
+  /** `graph` names the session for metrics (unet, text_encoder, model, ...) */
+  create(path: string): Promise<InferenceSession>;
+}
+
+export type ExecutorModelLoader = (spec: ModelSpec, sessions: SessionFactory) => Promise<ExecutorModel>;

@@ -1,0 +1,54 @@
+import type { JobType, PipelineEvent } from '../jobs/types.js';
+import type { ModelSpec, ModelMetadata } from '../runtime/model-types.js';
+import type { MediaPool } from '../media/pool.js';
+
+/** A model as the main thread sees it when validating and running a job. */
+export interface ModelView {
+  readonly spec: ModelSpec;
+  readonly metadata: ModelMetadata;
+}
+
+/** The files of a multipart job, streamed (encrypted) into the job's scratch directory. */
+export interface UploadSet {
+  has(part: string): boolean;
+  size(part: string): number;
+}
+
+/** Node-wide limits from the command line (the model's infernode.json limits are in its spec). */
+export interface NodeLimits {
+  uploadLimitBytes: number;
+  bodyLimitBytes: number;
+}
+
+export interface ParseContext {
+  readonly model: ModelView;
+  readonly uploads: UploadSet;
+  readonly limits: NodeLimits;
+}
+
+/** What a job's main-thread orchestration may do while it runs. */
+export interface JobContext {
+  readonly jobId: string;
+  readonly model: ModelView;
+  /** aborts on cancel, timeout and shutdown */
+  readonly signal: AbortSignal;
+  readonly media: MediaPool;
+  /** runs the payload on the model in the job's device executor; progress/token events become job events */
+  execute<R>(payload: unknown, transfer?: ArrayBuffer[]): Promise<R>;
+  /** decrypts an uploaded part from scratch */
+  readUpload(part: string): Promise<Buffer>;
+  /** encrypts an output into scratch; it becomes downloadable at /v1/jobs/{id}/outputs/{name} */
+  writeOutput(name: string, contentType: string, data: Uint8Array): Promise<void>;
+  emit(event: PipelineEvent): void;
+  /** the seed the job used, reported in the job object */
+  reportSeed(seed: number): void;
+}
+
+/** Main-thread face of a job type: validation, then orchestration of executor, media pool and ffmpeg. */
+export interface JobHandler<Input = unknown> {
+  readonly type: JobType;
+  /** Validates and normalises `input`; throws ApiError (4xx) naming the field. Must not touch the model. */
+  parse(input: unknown, ctx: ParseContext): Input;
+  /** Runs the job; returns the job's `result` (small, structured) or null. */
+  run(input: Input, ctx: JobContext): Promise<unknown>;
+}
