@@ -31,6 +31,8 @@ export interface RunContext {
   emit(event: PipelineEvent): void;
   /** records one ONNX Runtime run, for infernode_model_run_seconds{graph} */
   observeRun(graph: string, seconds: number): void;
+  /** records the size of one batched step (chat), for infernode_llm_batch_size */
+  observeBatch(size: number): void;
 }
 
 export interface ExecOutcome<R = unknown> {
@@ -44,6 +46,8 @@ export interface ExecutorModel<P = unknown, R = unknown> {
   readonly metadata: ModelMetadata;
   /** May be called concurrently (up to the device's concurrency for the type): chat batches concurrent runs. */
   run(payload: P, ctx: RunContext): Promise<ExecOutcome<R>>;
+  /** one representative run right after loading, so the first job does not pay for lazy initialisation */
+  warmUp(): Promise<void>;
   dispose(): Promise<void>;
 }
 

@@ -42,6 +42,8 @@ export interface JobContext {
   emit(event: PipelineEvent): void;
   /** the seed the job used, reported in the job object */
   reportSeed(seed: number): void;
+  /** counts encoded video frames, for infernode_video_frames_encoded_total{codec} */
+  recordFramesEncoded(codec: string, frames: number): void;
 }
 
 /** Main-thread face of a job type: validation, then orchestration of executor, media pool and ffmpeg. */

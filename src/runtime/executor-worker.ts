@@ -1,0 +1,85 @@
+// The executor: one worker thread per device. It owns the device's ONNX Runtime sessions, so a model run
+// (synchronous inside onnxruntime-node) never blocks the main thread's HTTP, SSE or metrics.
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { JobCanceledError, PipelineError, type ExecutorModel, type RunContext } from '../pipelines/executor-types.js';
+import type { ExecutorInit, FromExecutor, RunTimings, ToExecutor } from './executor-protocol.js';
+import { MODEL_LOADERS } from './model-loaders.js';
+import { createSessionFactory } from './session-factory.js';
+
+const port = parentPort!;
+const { device } = workerData as ExecutorInit;
+const sessions = createSessionFactory(device);
+const models = new Map<string, ExecutorModel>();
+const cancelled = new Set<string>();
+
+const post = (message: FromExecutor, transfer?: ArrayBuffer[]): void => port.postMessage(message, transfer ?? []);
+
+async function load(spec: Extract<ToExecutor, { kind: 'load' }>['spec']): Promise<void> {
+  const started = performance.now();
+  try {
+    const loader = await MODEL_LOADERS[spec.type]();
+    const model = await loader(spec, sessions);
+    await model.warmUp();
+    const previous = models.get(spec.name);
+    models.set(spec.name, model);
+    await previous?.dispose();
+    post({ kind: 'loaded', name: spec.name, metadata: model.metadata, seconds: (performance.now() - started) / 1000 });
+  } catch (err) {
+    post({ kind: 'load_failed', name: spec.name, message: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+async function unload(name: string): Promise<void> {
+  const model = models.get(name);
+  models.delete(name);
+  await model?.dispose();
+  post({ kind: 'unloaded', name });
+}
+
+async function run(jobId: string, modelName: string, payload: unknown): Promise<void> {
+  const runs: RunTimings = [];
+  const ctx: RunContext = {
+    jobId,
+    cancelled: () => cancelled.has(jobId),
+    throwIfCancelled: () => {
+      if (cancelled.has(jobId)) throw new JobCanceledError();
+    },
+    emit: (event) => post({ kind: 'event', jobId, event }),
+    observeRun: (graph, seconds) => void runs.push([graph, seconds]),
+    observeBatch: (size) => post({ kind: 'batch', model: modelName, size }),
+  };
+  try {
+    const model = models.get(modelName);
+    if (!model) throw new PipelineError('model_not_found', `model ${modelName} is not loaded on ${device.id}`);
+    ctx.throwIfCancelled();
+    const outcome = await model.run(payload, ctx);
+    post({ kind: 'done', jobId, result: outcome.result, runs }, outcome.transfer);
+  } catch (err) {
+    const canceled = err instanceof JobCanceledError || cancelled.has(jobId);
+    const code = err instanceof PipelineError ? err.code : canceled ? 'canceled' : 'model_error';
+    // Only PipelineError messages are written for clients; anything else may quote internals.
+    const message = err instanceof PipelineError ? err.message : canceled ? 'job canceled' : 'the model failed while running this job';
+    const detail = err instanceof PipelineError || canceled ? undefined : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    post({ kind: 'failed', jobId, code, message, canceled, runs, ...(detail ? { detail } : {}) });
+  } finally {
+    cancelled.delete(jobId);
+  }
+}
+
+port.on('message', (message: ToExecutor) => {
+  switch (message.kind) {
+    case 'load':
+      void load(message.spec);
+      break;
+    case 'unload':
+      void unload(message.name);
+      break;
+    case 'run':
+      void run(message.jobId, message.model, message.payload);
+      break;
+    case 'cancel':
+      cancelled.add(message.jobId);
+      break;
+  }
+});

@@ -1,0 +1,54 @@
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+
+// File format: 12-byte IV | AES-256-GCM ciphertext | 16-byte tag. One IV per file under a per-vault key.
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+export const KEY_BYTES = 32;
+export const CIPHERTEXT_OVERHEAD = IV_BYTES + TAG_BYTES;
+
+const freshIv = (): Buffer => randomFillSync(Buffer.alloc(IV_BYTES));
+
+export function seal(key: Buffer, plaintext: Uint8Array): Buffer {
+  const iv = freshIv();
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+}
+
+export function open(key: Buffer, sealed: Buffer): Buffer {
+  if (sealed.length < CIPHERTEXT_OVERHEAD) throw new Error('sealed scratch file is truncated');
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+}
+
+/**
+ * Encrypts a stream as it passes (uploads never touch disk in plaintext) and fails it once more than
+ * `limitBytes` of plaintext went through.
+ */
+export class SealingStream extends Transform {
+  private readonly cipher;
+  private plaintextBytes = 0;
+  constructor(
+    key: Buffer,
+    private readonly limitBytes: number,
+    private readonly onLimit: () => Error,
+  ) {
+    super();
+    const iv = freshIv();
+    this.cipher = createCipheriv('aes-256-gcm', key, iv);
+    this.push(iv);
+  }
+  get bytesIn(): number {
+    return this.plaintextBytes;
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.plaintextBytes += chunk.length;
+    if (this.plaintextBytes > this.limitBytes) return done(this.onLimit());
+    done(null, this.cipher.update(chunk));
+  }
+  override _flush(done: TransformCallback): void {
+    this.push(this.cipher.final());
+    done(null, this.cipher.getAuthTag());
+  }
+}

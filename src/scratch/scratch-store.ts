@@ -1,0 +1,122 @@
+import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Vault } from './vault.js';
+
+export type ErasureReason = 'finished' | 'expired' | 'deleted' | 'startup_sweep' | 'shutdown';
+
+export interface ScratchObserver {
+  usage(totalBytes: number): void;
+  erased(reason: ErasureReason): void;
+  eraseFailed(err: unknown): void;
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+export interface ScratchRoot {
+  dir: string;
+  memoryBacked: boolean;
+}
+
+/** The default root: tmpfs (/dev/shm) where the host has one, so nothing a job writes reaches a disk at all. */
+export async function resolveScratchRoot(configured: string | null, port: number): Promise<ScratchRoot> {
+  const dir = configured ?? (existsSync('/dev/shm') ? `/dev/shm/infernode-${port}` : path.join(os.tmpdir(), `infernode-${port}`));
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const fs = await statfs(dir);
+  return { dir: path.resolve(dir), memoryBacked: fs.type === TMPFS_MAGIC };
+}
+
+/**
+ * One job's scratch: an input vault, erased when the job ends, and an output vault, erased at the outputs'
+ * TTL or on DELETE. Separate keys, so erasing inputs is a crypto-erase even while outputs live on.
+ */
+export class JobScratch {
+  readonly inputs: Vault;
+  readonly outputs: Vault;
+  private removed = false;
+
+  constructor(
+    private readonly store: ScratchStore,
+    readonly dir: string,
+  ) {
+    const onUsage = (delta: number): void => store.addUsage(delta);
+    this.inputs = new Vault(dir, 'in', onUsage);
+    this.outputs = new Vault(dir, 'out', onUsage);
+  }
+
+  eraseInputs(reason: ErasureReason): Promise<void> {
+    return this.store.guard(reason, () => this.inputs.erase());
+  }
+
+  /** Erases everything the job has left (inputs too) and its directory. */
+  async eraseAll(reason: ErasureReason): Promise<void> {
+    await this.store.guard(reason, async () => {
+      const [hadInputs, hadOutputs] = await Promise.all([this.inputs.erase(), this.outputs.erase()]);
+      const had = hadInputs || hadOutputs;
+      if (!this.removed) {
+        this.removed = true;
+        await rm(this.dir, { recursive: true, force: true });
+      }
+      return had;
+    });
+    this.store.forget(this);
+  }
+}
+
+export class ScratchStore {
+  private totalBytes = 0;
+  private readonly live = new Set<JobScratch>();
+
+  constructor(
+    readonly root: string,
+    private readonly observer: ScratchObserver,
+  ) {}
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  forJob(jobId: string): JobScratch {
+    const scratch = new JobScratch(this, path.join(this.root, jobId));
+    this.live.add(scratch);
+    return scratch;
+  }
+
+  /** Erases whatever a previous process left (a crash, kill -9). Runs before the node reports ready. */
+  async sweep(): Promise<number> {
+    let swept = 0;
+    for (const entry of await readdir(this.root)) {
+      const target = path.join(this.root, entry);
+      try {
+        await stat(target);
+        await rm(target, { recursive: true, force: true });
+        this.observer.erased('startup_sweep');
+        swept++;
+      } catch (err) {
+        this.observer.eraseFailed(err);
+      }
+    }
+    return swept;
+  }
+
+  async eraseEverything(reason: ErasureReason): Promise<void> {
+    await Promise.all([...this.live].map((s) => s.eraseAll(reason)));
+  }
+
+  /** @internal */ addUsage(delta: number): void {
+    this.totalBytes += delta;
+    this.observer.usage(this.totalBytes);
+  }
+  /** @internal */ forget(scratch: JobScratch): void {
+    this.live.delete(scratch);
+  }
+  /** @internal counts an erasure that removed something, and any failure, without throwing */
+  async guard(reason: ErasureReason, erase: () => Promise<boolean>): Promise<void> {
+    try {
+      if (await erase()) this.observer.erased(reason);
+    } catch (err) {
+      this.observer.eraseFailed(err);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { randomFillSync } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { KEY_BYTES, SealingStream, open, seal } from './aead.js';
+import { secureZero } from '../native/secure-memory.js';
+
+export interface VaultEntry {
+  readonly contentType: string;
+  /** plaintext size */
+  readonly bytes: number;
+}
+
+interface StoredEntry extends VaultEntry {
+  readonly file: string;
+  readonly sealedBytes: number;
+}
+
+/** Bytes on disk changed by `delta` (positive on write, negative on erase). */
+export type UsageListener = (delta: number) => void;
+
+/**
+ * A set of encrypted files under one key that lives only in this object. Files get opaque names, so no
+ * user-chosen name reaches the disk either. Erasing zeroes the key first (crypto-erase), then unlinks.
+ */
+export class Vault {
+  private readonly key = randomFillSync(Buffer.alloc(KEY_BYTES));
+  private readonly entries = new Map<string, StoredEntry>();
+  private dirReady: Promise<void> | null = null;
+  private erased = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly prefix: string,
+    private readonly onUsage: UsageListener,
+  ) {}
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+  get(name: string): VaultEntry | undefined {
+    return this.entries.get(name);
+  }
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  async write(name: string, contentType: string, data: Uint8Array): Promise<void> {
+    const file = await this.allocate(name);
+    const sealed = seal(this.key, data);
+    await writeFile(file, sealed, { mode: 0o600 });
+    this.remember(name, { file, contentType, bytes: data.length, sealedBytes: sealed.length });
+  }
+
+  /** Streams `source` through AES-GCM into the vault; rejects with `onLimit()` past `limitBytes`. */
+  async writeStream(name: string, contentType: string, source: Readable, limitBytes: number, onLimit: () => Error): Promise<number> {
+    const file = await this.allocate(name);
+    const sealing = new SealingStream(this.key, limitBytes, onLimit);
+    const sink = createWriteStream(file, { mode: 0o600 });
+    let sealedBytes = 0;
+    sealing.on('data', (chunk: Buffer) => (sealedBytes += chunk.length));
+    try {
+      await pipeline(source, sealing, sink);
+    } catch (err) {
+      await rm(file, { force: true });
+      throw err;
+    }
+    this.remember(name, { file, contentType, bytes: sealing.bytesIn, sealedBytes });
+    return sealing.bytesIn;
+  }
+
+  async read(name: string): Promise<Buffer> {
+    const entry = this.entries.get(name);
+    if (!entry || this.erased) throw new Error('no such scratch entry');
+    return open(this.key, await readFile(entry.file));
+  }
+
+  /** Returns whether it had anything to erase. */
+  async erase(): Promise<boolean> {
+    if (this.erased) return false;
+    this.erased = true;
+    secureZero(this.key);
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(entries.map((e) => rm(e.file, { force: true })));
+    const freed = entries.reduce((sum, e) => sum + e.sealedBytes, 0);
+    if (freed) this.onUsage(-freed);
+    return entries.length > 0;
+  }
+
+  private async allocate(name: string): Promise<string> {
+    if (this.erased) throw new Error('scratch vault already erased');
+    if (this.entries.has(name)) throw new Error('scratch entry written twice');
+    this.dirReady ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
+    await this.dirReady;
+    return path.join(this.dir, `${this.prefix}-${this.entries.size}.sealed`);
+  }
+
+  private remember(name: string, entry: StoredEntry): void {
+    if (this.erased) {
+      // erased while the write was in flight (cancel during upload): do not leave the file behind
+      void rm(entry.file, { force: true });
+      return;
+    }
+    this.entries.set(name, entry);
+    this.onUsage(entry.sealedBytes);
+  }
+}

@@ -1,0 +1,144 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { DestinationStream, Logger } from 'pino';
+import type { Config } from '../config/options.js';
+import { JobService, type WebhookSink } from '../jobs/job-service.js';
+import { createMetrics, type Metrics } from '../metrics/registry.js';
+import { MediaPool } from '../media/pool.js';
+import { JOB_HANDLERS } from '../pipelines/handlers.js';
+import { Executor } from '../runtime/executor.js';
+import { ModelRegistry } from '../runtime/model-registry.js';
+import type { DeviceSpec } from '../runtime/model-types.js';
+import { ScratchStore, resolveScratchRoot } from '../scratch/scratch-store.js';
+import { installAccessLog } from './access-log.js';
+import { installErrorHandling } from './error-handler.js';
+import { createLogger } from './logger.js';
+import { Readiness } from './readiness.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { kserveRoutes } from './routes/kserve.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { modelRoutes } from './routes/models.js';
+import type { RouteContext } from './routes/route-context.js';
+import './fastify-types.js';
+
+export interface NodeOptions {
+  config: Config;
+  devices: DeviceSpec[];
+  /** where pino writes (tests capture it); stdout by default */
+  logStream?: DestinationStream;
+  webhooks: WebhookSink;
+  /** the auth plugin, already configured */
+  auth: (app: FastifyInstance) => Promise<void>;
+  https?: Record<string, unknown> | null;
+}
+
+/** One inference node: its services and its HTTP faces. Built the same way by the CLI and by the tests. */
+export interface InfernodeNode {
+  app: FastifyInstance;
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  jobs: JobService;
+  registry: ModelRegistry;
+  scratch: ScratchStore;
+  readiness: Readiness;
+  executors: Executor[];
+  media: MediaPool;
+  /** sweeps scratch, starts listening (unless `listen` is false), then loads the preloaded models */
+  start(options?: { listen?: boolean }): Promise<void>;
+  /** SIGTERM: drain, erase everything, close */
+  shutdown(): Promise<void>;
+}
+
+export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
+  const { config } = options;
+  const log = createLogger(config.logLevel, options.logStream);
+  const metrics = createMetrics();
+  const root = await resolveScratchRoot(config.scratchDir, config.port);
+  if (!root.memoryBacked) log.warn({ scratchDir: root.dir }, 'scratch storage is not on tmpfs; ciphertext of job inputs will reach a disk');
+  const scratch = new ScratchStore(root.dir, {
+    usage: (bytes) => metrics.scratchBytes.set(bytes),
+    erased: (reason) => metrics.scratchErasures.inc({ reason }),
+    eraseFailed: (err) => {
+      metrics.scratchEraseFailures.inc();
+      log.error({ errorClass: err instanceof Error ? err.name : typeof err }, 'scratch erase failed');
+    },
+  });
+  const executors = options.devices.map((d) => new Executor(d));
+  for (const executor of executors) {
+    executor.on('runs', (model: string, runs: Array<[string, number]>) => {
+      for (const [graph, seconds] of runs) metrics.modelRunSeconds.observe({ model, graph }, seconds);
+    });
+    executor.on('batch', (model: string, size: number) => metrics.llmBatchSize.observe({ model }, size));
+  }
+  const registry = new ModelRegistry(config.modelsDir, executors, metrics, log);
+  const media = new MediaPool();
+  const jobs = new JobService({
+    registry,
+    executors,
+    scratch,
+    media,
+    metrics,
+    log,
+    handlers: JOB_HANDLERS,
+    webhooks: options.webhooks,
+    limits: { uploadLimitBytes: config.uploadLimitBytes, bodyLimitBytes: config.bodyLimitBytes },
+    queueSize: config.queueSize,
+    concurrency: config.concurrency,
+  });
+  const readiness = new Readiness(options.devices, registry);
+
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimitBytes,
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
+  installErrorHandling(app);
+  installAccessLog(app);
+  await app.register(multipart, {
+    limits: { fileSize: config.uploadLimitBytes, files: 16, fields: 1, parts: 17, fieldSize: config.bodyLimitBytes, fieldNameSize: 64, headerPairs: 64 },
+  });
+  await options.auth(app);
+  const ctx: RouteContext = { config, jobs, registry, metrics, readiness };
+  await app.register(healthRoutes, ctx);
+  await app.register(metricsRoutes, { registry: metrics.registry, requireScope: true });
+  await app.register(jobRoutes, ctx);
+  await app.register(kserveRoutes, ctx);
+  await app.register(modelRoutes, ctx);
+
+  let metricsApp: FastifyInstance | null = null;
+
+  return {
+    app, config, log, metrics, jobs, registry, scratch, readiness, executors, media,
+    async start({ listen = true } = {}) {
+      const swept = await scratch.sweep();
+      if (swept) log.warn({ swept }, 'erased job scratch left by an earlier process');
+      readiness.sweepDone = true;
+      if (listen) {
+        await app.listen({ host: config.host, port: config.port });
+        if (config.metricsPort !== null) {
+          metricsApp = Fastify({ logger: false });
+          await metricsApp.register(metricsRoutes, { registry: metrics.registry, requireScope: false });
+          await metricsApp.listen({ host: config.host, port: config.metricsPort });
+        }
+      }
+      await registry.init(config.preload);
+      readiness.preloadDone = true;
+      metrics.ready.set(readiness.ready ? 1 : 0);
+      log.info({ models: registry.list().map((m) => ({ name: m.name, status: m.status })) }, 'node ready');
+    },
+    async shutdown() {
+      readiness.draining = true;
+      metrics.ready.set(0);
+      log.info({ graceS: config.drainTimeoutS }, 'draining');
+      await jobs.drain(config.drainTimeoutS);
+      await app.close();
+      await metricsApp?.close();
+      await Promise.all(executors.map((e) => e.close()));
+      await media.destroy();
+      log.info('shut down; scratch erased');
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import type {} from '@fastify/multipart';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.js';
+import { parseIdempotencyKey, parseSubmitRequest } from '../../jobs/submit-request.js';
+import { JOB_TYPES, type JobStatus, type JobType } from '../../jobs/types.js';
+import type { Job } from '../../jobs/job.js';
+import type { PreparedJob } from '../../jobs/job-service.js';
+import type { UploadSet } from '../../pipelines/job-handler.js';
+import { openEventStream } from '../sse.js';
+import type { RouteContext } from './route-context.js';
+
+const STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled'];
+const PART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const MAX_WAIT_S = 300;
+
+/** `Prefer: wait=N` (N ≤ 300), or null. */
+function parsePreferWait(header: string | string[] | undefined): number | null {
+  const value = Array.isArray(header) ? header.join(',') : header;
+  const match = value ? /(?:^|[,;\s])wait=(\d{1,6})(?:$|[,;\s])/.exec(value) : null;
+  return match ? Math.min(Number(match[1]), MAX_WAIT_S) : null;
+}
+
+interface ReadBody {
+  body: unknown;
+  prepared: PreparedJob | undefined;
+  uploads: UploadSet | undefined;
+}
+
+export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs }) => {
+  /** multipart: a `job` part with the JSON envelope, file parts streamed (encrypted) into the job's scratch */
+  async function readMultipart(request: FastifyRequest): Promise<ReadBody> {
+    const prepared = jobs.prepare();
+    request.jobId = prepared.id;
+    let body: unknown;
+    let uploaded = 0;
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === 'field') {
+          if (part.fieldname !== 'job') throw new ApiError('invalid_request', 'the only field part is "job" (the JSON job)', part.fieldname.slice(0, 64));
+          try {
+            body = JSON.parse(String(part.value));
+          } catch {
+            throw new ApiError('invalid_request', 'the "job" part is not valid JSON', 'job');
+          }
+          continue;
+        }
+        if (!PART_NAME.test(part.fieldname)) throw new ApiError('invalid_request', 'file part names are letters, digits, . _ - (at most 64)');
+        if (prepared.scratch.inputs.has(part.fieldname)) throw new ApiError('invalid_request', 'each file part name may be used once', part.fieldname);
+        const tooLarge = (): ApiError => new ApiError('payload_too_large', `uploads are over the node's --upload-limit of ${config.uploadLimitBytes} bytes`, part.fieldname);
+        uploaded += await prepared.scratch.inputs.writeStream(part.fieldname, part.mimetype, part.file, config.uploadLimitBytes - uploaded, tooLarge);
+        if (part.file.truncated) throw tooLarge();
+      }
+      if (body === undefined) throw new ApiError('invalid_request', 'a multipart job needs a "job" part holding the JSON job', 'job');
+    } catch (err) {
+      await prepared.scratch.eraseAll('deleted');
+      throw err;
+    }
+    const vault = prepared.scratch.inputs;
+    return { body, prepared, uploads: { has: (p) => vault.has(p), size: (p) => vault.get(p)?.bytes ?? 0 } };
+  }
+
+  async function answer(job: Job, created: boolean, waitS: number | null, reply: import('fastify').FastifyReply) {
+    if (waitS !== null && !job.terminal) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([job.whenEnded(), new Promise((r) => (timer = setTimeout(r, waitS * 1000)))]);
+      clearTimeout(timer);
+    }
+    const view = job.view();
+    void reply.header('Location', `/v1/jobs/${job.id}`);
+    return reply.code(job.terminal && waitS !== null ? 200 : created ? 202 : 200).send(view);
+  }
+
+  app.post('/v1/jobs', { config: { scope: 'jobs:write' } }, async (request, reply) => {
+    const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
+    const waitS = parsePreferWait(request.headers['prefer']);
+    const read: ReadBody = request.isMultipart() ? await readMultipart(request) : { body: request.body, prepared: undefined, uploads: undefined };
+    let submitRequest;
+    try {
+      submitRequest = parseSubmitRequest(read.body, config);
+    } catch (err) {
+      await read.prepared?.scratch.eraseAll('deleted');
+      throw err;
+    }
+    const { job, created } = await jobs.submit(request.principal, submitRequest, {
+      idempotencyKey,
+      ...(read.prepared ? { prepared: read.prepared } : {}),
+      ...(read.uploads ? { uploads: read.uploads } : {}),
+    });
+    request.jobId = job.id;
+    return answer(job, created, waitS, reply);
+  });
+
+  app.get<{ Querystring: { status?: string; type?: string; limit?: string } }>('/v1/jobs', { config: { scope: 'jobs:read' } }, async (request) => {
+    const { status, type, limit } = request.query;
+    if (status !== undefined && !STATUSES.includes(status as JobStatus)) throw new ApiError('invalid_request', `status must be one of ${STATUSES.join(', ')}`, 'status');
+    if (type !== undefined && !JOB_TYPES.includes(type as JobType)) throw new ApiError('invalid_request', `type must be one of ${JOB_TYPES.join(', ')}`, 'type');
+    const n = limit === undefined ? 100 : Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ApiError('invalid_request', 'limit must be an integer from 1 to 1000', 'limit');
+    const found = jobs.list(request.principal, { status: status as JobStatus | undefined, type: type as JobType | undefined, limit: n });
+    return { jobs: found.map((j) => j.view()) };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', { config: { scope: 'jobs:read' } }, async (request) => {
+    const job = jobs.get(request.params.id, request.principal);
+    request.jobId = job.id;
+    return job.view();
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/jobs/:id', { config: { scope: 'jobs:write' } }, async (request, reply) => {
+    const job = jobs.get(request.params.id, request.principal);
+    request.jobId = job.id;
+    if (!job.terminal) {
+      await jobs.cancel(job);
+      return reply.code(200).send(job.view());
+    }
+    await jobs.forget(job, 'deleted');
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: { id: string; name: string } }>('/v1/jobs/:id/outputs/:name', { config: { scope: 'jobs:read' } }, async (request, reply) => {
+    const job = jobs.get(request.params.id, request.principal);
+    request.jobId = job.id;
+    const output = await jobs.readOutput(job, request.params.name);
+    void reply.header('Content-Type', output.contentType).header('Content-Length', String(output.data.length)).header('Cache-Control', 'no-store');
+    return reply.send(output.data);
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', { config: { scope: 'jobs:read' } }, async (request, reply) => {
+    const job = jobs.get(request.params.id, request.principal);
+    request.jobId = job.id;
+    const lastEventHeader = request.headers['last-event-id'];
+    let after = 0;
+    if (lastEventHeader !== undefined) {
+      if (typeof lastEventHeader !== 'string' || !/^\d{1,9}$/.test(lastEventHeader)) {
+        throw new ApiError('invalid_request', 'Last-Event-ID must be an event id this stream sent (a non-negative integer)', 'Last-Event-ID');
+      }
+      after = Number(lastEventHeader);
+      if (after > job.events.lastId) throw new ApiError('invalid_request', 'Last-Event-ID is past the last event of this job', 'Last-Event-ID');
+    }
+    const stream = openEventStream(reply);
+    const unsubscribe = job.events.subscribe(after, (e) => {
+      stream.send({ id: e.id, event: e.event.event, data: JSON.stringify(e.event.data) });
+      if (e.event.event === 'done') setImmediate(() => stream.end());
+    });
+    stream.onClose(unsubscribe);
+  });
+};

@@ -1,0 +1,57 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { ApiError, type ErrorCode, ERROR_STATUS } from '../errors.js';
+import type { RouteContext } from './route-context.js';
+
+/** The KServe v2 subset Triton clients use; infer is an adapter onto a `tensor` job. */
+export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs, registry }) => {
+  app.get<{ Params: { model: string } }>('/v2/models/:model', { config: { scope: 'jobs:read' } }, async (request) => {
+    const entry = registry.require(request.params.model);
+    return {
+      name: entry.name,
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
+      inputs: entry.metadata.inputs,
+      outputs: entry.metadata.outputs,
+    };
+  });
+
+  app.get<{ Params: { model: string } }>('/v2/models/:model/ready', { config: { scope: 'jobs:read' } }, async (request, reply) => {
+    const entry = registry.get(request.params.model);
+    if (!entry?.spec) throw new ApiError('model_not_found', 'no model of that name on this node', 'model');
+    return reply.code(entry.metadata && entry.devices.length ? 200 : 503).send();
+  });
+
+  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { scope: 'jobs:write' } }, async (request) => {
+    const body = request.body as { id?: unknown; inputs?: unknown; outputs?: unknown } | null;
+    if (typeof body !== 'object' || body === null) throw new ApiError('invalid_request', 'the request body must be a JSON object');
+    const { job } = await jobs.submit(
+      request.principal,
+      {
+        type: 'tensor',
+        model: request.params.model,
+        input: { inputs: body.inputs },
+        priority: 5,
+        timeoutS: config.timeoutS,
+        outputTtlS: 0,
+        webhook: null,
+      },
+      { ephemeral: true },
+    );
+    request.jobId = job.id;
+    await job.whenEnded();
+    if (job.status !== 'succeeded') {
+      const code = (job.error?.code ?? 'internal') as ErrorCode;
+      const message = job.error?.message ?? 'the job did not finish';
+      if (code in ERROR_STATUS) throw new ApiError(code, message);
+      throw new ApiError(job.status === 'canceled' ? 'conflict' : 'internal', message);
+    }
+    const result = job.result as { outputs: Array<{ name: string }> };
+    const wanted = Array.isArray(body.outputs) ? new Set(body.outputs.map((o: { name?: unknown }) => o?.name)) : null;
+    return {
+      model_name: request.params.model,
+      model_version: '1',
+      ...(typeof body.id === 'string' ? { id: body.id } : {}),
+      outputs: wanted ? result.outputs.filter((o) => wanted.has(o.name)) : result.outputs,
+    };
+  });
+};

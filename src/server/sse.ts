@@ -1,0 +1,52 @@
+import type { FastifyReply } from 'fastify';
+
+export interface EventStream {
+  /** writes one event; returns false once the client is gone */
+  send(event: { id?: number; event?: string; data: string }): boolean;
+  end(): void;
+  readonly closed: boolean;
+  onClose(listener: () => void): void;
+}
+
+const HEARTBEAT_MS = 15_000;
+
+/** Takes over the reply for text/event-stream; a comment line every 15 s keeps proxies from timing out. */
+export function openEventStream(reply: FastifyReply): EventStream {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  let closed = false;
+  const listeners: Array<() => void> = [];
+  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  heartbeat.unref();
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    for (const l of listeners) l();
+  };
+  raw.once('close', close);
+  return {
+    get closed() {
+      return closed;
+    },
+    send({ id, event, data }) {
+      if (closed) return false;
+      raw.write(`${id !== undefined ? `id: ${id}\n` : ''}${event ? `event: ${event}\n` : ''}data: ${data}\n\n`);
+      return true;
+    },
+    end() {
+      if (!closed) raw.end();
+      close();
+    },
+    onClose(listener) {
+      if (closed) listener();
+      else listeners.push(listener);
+    },
+  };
+}

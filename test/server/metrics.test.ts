@@ -1,0 +1,36 @@
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { startNode } from '../helpers/node.js';
+import { TENSOR_JOB, call } from '../helpers/http.js';
+
+const node = await startNode();
+t.teardown(() => node.close());
+
+t.test('/metrics carries the contract\'s metrics after jobs ran', async (t) => {
+  await call(node, 'POST', '/v1/jobs', { body: TENSOR_JOB, headers: { prefer: 'wait=10' } });
+  const form = new FormData();
+  form.append('job', JSON.stringify({ ...TENSOR_JOB, input: { inputs: [{ ...TENSOR_JOB.input.inputs[0], data: 'file:t' }] } }));
+  form.append('t', new Blob([new Float32Array(4).buffer]));
+  await call(node, 'POST', '/v1/jobs', { body: form, headers: { prefer: 'wait=10' } });
+  await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, priority: 99 } });
+  const text = (await call(node, 'GET', '/metrics')).text;
+  t.match(text, /infernode_jobs_submitted_total\{type="tensor",model="tiny-tensor"\} 2/);
+  t.match(text, /infernode_jobs_finished_total\{type="tensor",model="tiny-tensor",status="succeeded"\} 2/);
+  t.match(text, /infernode_jobs_rejected_total\{reason="invalid"\} 1/);
+  t.match(text, /infernode_job_queue_seconds_bucket\{le="0.001",type="tensor",model="tiny-tensor"\}/);
+  t.match(text, /infernode_model_run_seconds_count\{model="tiny-tensor",graph="model"\} [1-9]/);
+  t.match(text, /infernode_jobs_queued\{device="cpu"\} 0/);
+  t.match(text, /infernode_model_loaded\{model="tiny-tensor",device="cpu"\} 1/);
+  t.match(text, /infernode_scratch_bytes 0/);
+  t.match(text, /infernode_scratch_erasures_total\{reason="finished"\} 1/);
+  t.match(text, /infernode_scratch_erase_failures_total 0/);
+  t.match(text, /process_resident_memory_bytes/);
+  t.notMatch(text, /nodejs_active_handles_total/, 'the lint-failing default gauges are left out');
+});
+
+const promtool = spawnSync('promtool', ['--version']).status === 0;
+t.test('the output passes promtool check metrics', { skip: promtool ? false : 'promtool is not installed (.ci/run installs it)' }, async (t) => {
+  const text = (await call(node, 'GET', '/metrics')).text;
+  const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  t.equal(out.trim(), '');
+});

@@ -1,0 +1,59 @@
+import t from 'tap';
+import { readdir } from 'node:fs/promises';
+import { startNode } from '../helpers/node.js';
+import { TENSOR_JOB, call, readEvents } from '../helpers/http.js';
+
+// A canary string sent through every route, in every place a user can put content; it must not appear in
+// any log line, metric label or error message.
+const CANARY = 'canary-9f27c1e4-a-red-square';
+const node = await startNode({ config: { logLevel: 'trace' } });
+t.teardown(() => node.close());
+
+t.test('user content sent through every route never reaches a log line or a metric label', async (t) => {
+  const withCanary = { ...TENSOR_JOB, input: { inputs: [{ ...TENSOR_JOB.input.inputs[0], name: CANARY }] } };
+  const answers = [
+    await call(node, 'POST', '/v1/jobs', { body: withCanary }),
+    await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, model: CANARY } }),
+    await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, [CANARY]: 1 } }),
+    await call(node, 'POST', '/v1/jobs', { body: `{"${CANARY}` }),
+    await call(node, 'POST', '/v1/jobs', { body: TENSOR_JOB, headers: { 'idempotency-key': CANARY } }),
+    await call(node, 'POST', `/v1/jobs?q=${CANARY}`, { body: TENSOR_JOB, headers: { prefer: 'wait=10', 'x-note': CANARY } }),
+    await call(node, 'GET', `/v1/jobs/${CANARY}`),
+    await call(node, 'GET', `/v1/jobs?status=${CANARY}`),
+    await call(node, 'DELETE', `/v1/jobs/${CANARY}`),
+    await call(node, 'GET', `/v2/models/${CANARY}`),
+    await call(node, 'POST', `/v2/models/${CANARY}/infer`, { body: withCanary.input }),
+    await call(node, 'POST', '/v2/models/tiny-tensor/infer', { body: { id: CANARY, inputs: withCanary.input.inputs } }),
+    await call(node, 'POST', `/v1/models/${CANARY}/load`),
+    await call(node, 'GET', `/${CANARY}`),
+    await call(node, 'GET', '/healthz', { headers: { authorization: `Bearer ${CANARY}` } }),
+  ];
+  const form = new FormData();
+  form.append('job', JSON.stringify({ ...TENSOR_JOB, input: { inputs: [{ ...TENSOR_JOB.input.inputs[0], data: 'file:t' }] } }));
+  form.append('t', new Blob([new Float32Array([1, 2, 3, 4]).buffer]), `${CANARY}.bin`);
+  answers.push(await call(node, 'POST', '/v1/jobs', { body: form, headers: { prefer: 'wait=10' } }));
+  const job = answers[5]!.body;
+  answers.push(await call(node, 'GET', `/v1/jobs/${job.id}/outputs/${CANARY}`));
+  await readEvents(node, `/v1/jobs/${job.id}/events`);
+
+  t.ok(answers.every((a) => a.status < 500), 'no route answered with a 5xx');
+  for (const a of answers) {
+    if (a.body?.error) t.notMatch(a.body.error.message, CANARY, 'error messages do not echo user content');
+  }
+  const metrics = await call(node, 'GET', '/metrics');
+  t.notMatch(metrics.text, CANARY, 'no metric label holds user content');
+  t.ok(node.logs.length > answers.length, 'the node did log (access lines)');
+  t.notOk(node.logs.some((line) => line.includes(CANARY)), 'no log line holds user content');
+  t.same(await readdir(node.scratchDir), []);
+});
+
+t.test('each request leaves one access line with token, client, method, route, status, job and duration', async (t) => {
+  const before = node.logs.length;
+  const res = await call(node, 'POST', '/v1/jobs', { body: TENSOR_JOB, headers: { prefer: 'wait=10' } });
+  const access = node.logs.slice(before).map((l) => JSON.parse(l)).filter((l) => l.access);
+  t.equal(access.length, 1);
+  t.match(access[0], { method: 'POST', route: '/v1/jobs', status: 200, jobId: res.body.id, client: '127.0.0.1' });
+  t.type(access[0].duration_ms, 'number');
+  t.ok('token' in access[0]);
+  t.ok(access[0].time, 'pino JSON lines carry the time');
+});
