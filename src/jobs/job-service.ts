@@ -19,6 +19,8 @@ export interface WebhookSink {
   /** null when the URL may be used, else why not (a 400 on the `webhook` field) */
   check(url: string): string | null;
   deliver(url: string, job: JobView): void;
+  /** stops pending retries at shutdown */
+  close?(): void | Promise<void>;
 }
 
 export interface JobServiceDeps {
@@ -91,9 +93,15 @@ export class JobService {
       return { job: this.admit(owner, request, prepared, options.uploads ?? EMPTY_UPLOADS, idemKey, options.ephemeral ?? false), created: true };
     } catch (err) {
       await prepared.scratch.eraseAll('deleted');
-      this.deps.metrics.jobsRejected.inc({ reason: err instanceof ApiError && (err.code === 'queue_full' || err.code === 'draining') ? err.code : 'invalid' });
+      this.countRejection(err);
       throw err;
     }
+  }
+
+  /** infernode_jobs_rejected_total, for refusals here and in the routes' own envelope checks. */
+  countRejection(err: unknown): void {
+    const reason = err instanceof ApiError && (err.code === 'queue_full' || err.code === 'draining') ? err.code : 'invalid';
+    this.deps.metrics.jobsRejected.inc({ reason });
   }
 
   /** The job if `viewer` may see it; 404 otherwise (another token's job looks like no job). */
@@ -154,13 +162,14 @@ export class JobService {
     this.expiryTimers.clear();
     this.jobs.clear();
     await this.deps.scratch.eraseEverything('shutdown');
+    await this.deps.webhooks.close?.();
   }
 
   private admit(owner: Principal, request: SubmitRequest, prepared: PreparedJob, uploads: UploadSet, idemKey: string | null, ephemeral: boolean): Job {
     if (this.draining) throw new ApiError('draining', 'the node is shutting down; submit to another node', undefined, 5);
+    const model = this.deps.registry.require(request.model, request.type);
     const handler = this.deps.handlers[request.type];
     if (!handler) throw new ApiError('invalid_request', `this node does not run ${request.type} jobs`, 'type');
-    const model = this.deps.registry.require(request.model, request.type);
     if (request.webhook) {
       const problem = this.deps.webhooks.check(request.webhook);
       if (problem) throw new ApiError('invalid_input', problem, 'webhook');

@@ -2,6 +2,7 @@ import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { KeyPool } from './key-pool.js';
 import { Vault } from './vault.js';
 
 export type ErasureReason = 'finished' | 'expired' | 'deleted' | 'startup_sweep' | 'shutdown';
@@ -10,6 +11,8 @@ export interface ScratchObserver {
   usage(totalBytes: number): void;
   erased(reason: ErasureReason): void;
   eraseFailed(err: unknown): void;
+  /** key memory could not be locked (reported once) */
+  lockRefused?(reason: string): void;
 }
 
 const TMPFS_MAGIC = 0x01021994;
@@ -41,12 +44,14 @@ export class JobScratch {
     readonly dir: string,
   ) {
     const onUsage = (delta: number): void => store.addUsage(delta);
-    this.inputs = new Vault(dir, 'in', onUsage);
-    this.outputs = new Vault(dir, 'out', onUsage);
+    this.inputs = new Vault(dir, 'in', onUsage, store.keys);
+    this.outputs = new Vault(dir, 'out', onUsage, store.keys);
   }
 
-  eraseInputs(reason: ErasureReason): Promise<void> {
-    return this.store.guard(reason, () => this.inputs.erase());
+  /** Erases the inputs; with no outputs to keep, the job's directory goes too. */
+  async eraseInputs(reason: ErasureReason): Promise<void> {
+    await this.store.guard(reason, () => this.inputs.erase());
+    if (this.outputs.names().length === 0) await this.removeDir();
   }
 
   /** Erases everything the job has left (inputs too) and its directory. */
@@ -54,24 +59,30 @@ export class JobScratch {
     await this.store.guard(reason, async () => {
       const [hadInputs, hadOutputs] = await Promise.all([this.inputs.erase(), this.outputs.erase()]);
       const had = hadInputs || hadOutputs;
-      if (!this.removed) {
-        this.removed = true;
-        await rm(this.dir, { recursive: true, force: true });
-      }
+      await this.removeDir();
       return had;
     });
     this.store.forget(this);
+  }
+
+  private async removeDir(): Promise<void> {
+    if (this.removed) return;
+    this.removed = true;
+    await rm(this.dir, { recursive: true, force: true });
   }
 }
 
 export class ScratchStore {
   private totalBytes = 0;
   private readonly live = new Set<JobScratch>();
+  /** @internal */ readonly keys: KeyPool;
 
   constructor(
     readonly root: string,
     private readonly observer: ScratchObserver,
-  ) {}
+  ) {
+    this.keys = new KeyPool((reason) => observer.lockRefused?.(reason));
+  }
 
   get bytes(): number {
     return this.totalBytes;

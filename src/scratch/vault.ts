@@ -1,11 +1,10 @@
-import { randomFillSync } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { KEY_BYTES, SealingStream, open, seal } from './aead.js';
-import { secureZero } from '../native/secure-memory.js';
+import { SealingStream, open, seal } from './aead.js';
+import type { KeyPool } from './key-pool.js';
 
 export interface VaultEntry {
   readonly contentType: string;
@@ -26,7 +25,7 @@ export type UsageListener = (delta: number) => void;
  * user-chosen name reaches the disk either. Erasing zeroes the key first (crypto-erase), then unlinks.
  */
 export class Vault {
-  private readonly key = randomFillSync(Buffer.alloc(KEY_BYTES));
+  private readonly key: Buffer;
   private readonly entries = new Map<string, StoredEntry>();
   private dirReady: Promise<void> | null = null;
   private erased = false;
@@ -35,7 +34,10 @@ export class Vault {
     private readonly dir: string,
     private readonly prefix: string,
     private readonly onUsage: UsageListener,
-  ) {}
+    private readonly keys: KeyPool,
+  ) {
+    this.key = keys.acquire();
+  }
 
   has(name: string): boolean {
     return this.entries.has(name);
@@ -81,7 +83,7 @@ export class Vault {
   async erase(): Promise<boolean> {
     if (this.erased) return false;
     this.erased = true;
-    secureZero(this.key);
+    this.keys.release(this.key);
     const entries = [...this.entries.values()];
     this.entries.clear();
     await Promise.all(entries.map((e) => rm(e.file, { force: true })));

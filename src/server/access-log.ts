@@ -1,3 +1,4 @@
+import './fastify-types.js';
 import type { FastifyInstance } from 'fastify';
 
 /**

@@ -1,9 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../config/options.js';
 import { JobService, type WebhookSink } from '../jobs/job-service.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
+import { registerGpuMetrics } from '../metrics/gpu-metrics.js';
+import type { Nvml } from '../native/nvml.js';
 import { MediaPool } from '../media/pool.js';
 import { JOB_HANDLERS } from '../pipelines/handlers.js';
 import { Executor } from '../runtime/executor.js';
@@ -19,6 +22,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { kserveRoutes } from './routes/kserve.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
+import { openapiRoutes } from './routes/openapi.js';
 import type { RouteContext } from './routes/route-context.js';
 import './fastify-types.js';
 
@@ -28,9 +32,15 @@ export interface NodeOptions {
   /** where pino writes (tests capture it); stdout by default */
   logStream?: DestinationStream;
   webhooks: WebhookSink;
-  /** the auth plugin, already configured */
-  auth: (app: FastifyInstance) => Promise<void>;
+  /** registers the auth plugin; `onRejected` counts refusals of job submissions */
+  auth: (app: FastifyInstance, hooks: { onRejected: (scope: string) => void }) => Promise<void>;
   https?: Record<string, unknown> | null;
+  /** NVML, where the host has it: GPU metrics and /readyz device facts */
+  nvml?: Nvml | null;
+  /** lines for the start-up log (device fallback, native addon, NVML, ffmpeg) */
+  startupNotes?: Array<{ level: 'info' | 'warn'; msg: string; facts?: Record<string, unknown> }>;
+  /** extra facts shown in /readyz (ffmpeg binary and version, ...) */
+  readyFacts?: Record<string, unknown>;
 }
 
 /** One inference node: its services and its HTTP faces. Built the same way by the CLI and by the tests. */
@@ -64,6 +74,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
       metrics.scratchEraseFailures.inc();
       log.error({ errorClass: err instanceof Error ? err.name : typeof err }, 'scratch erase failed');
     },
+    lockRefused: (reason) => log.info({ reason }, 'per-job keys are not locked in memory'),
   });
   const executors = options.devices.map((d) => new Executor(d));
   for (const executor of executors) {
@@ -87,7 +98,10 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     queueSize: config.queueSize,
     concurrency: config.concurrency,
   });
-  const readiness = new Readiness(options.devices, registry);
+  const gpu = registerGpuMetrics(metrics.registry, options.nvml ?? null, { onPollError: (err) => log.warn({ errorClass: err instanceof Error ? err.name : 'error' }, 'NVML poll failed') });
+  const readiness = new Readiness(options.devices, registry, () => gpu.deviceFacts());
+  Object.assign(readiness.facts, options.readyFacts ?? {});
+  for (const note of options.startupNotes ?? []) log[note.level](note.facts ?? {}, note.msg);
 
   const app = Fastify({
     loggerInstance: log,
@@ -95,18 +109,32 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     bodyLimit: config.bodyLimitBytes,
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
+  // JSON and multipart only: a text/plain body is a 415, not a string that reaches a handler
+  app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
   installAccessLog(app);
   await app.register(multipart, {
     limits: { fileSize: config.uploadLimitBytes, files: 16, fields: 1, parts: 17, fieldSize: config.bodyLimitBytes, fieldNameSize: 64, headerPairs: 64 },
   });
-  await options.auth(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'infernode', version: '0.1.0', description: 'Inference node daemon: jobs, OpenAI-compatible and KServe v2 routes' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await options.auth(app, {
+    onRejected: (scope) => {
+      if (scope === 'jobs:write') metrics.jobsRejected.inc({ reason: 'unauthorized' });
+    },
+  });
   const ctx: RouteContext = { config, jobs, registry, metrics, readiness };
   await app.register(healthRoutes, ctx);
   await app.register(metricsRoutes, { registry: metrics.registry, requireScope: true });
   await app.register(jobRoutes, ctx);
   await app.register(kserveRoutes, ctx);
   await app.register(modelRoutes, ctx);
+  await app.register(openapiRoutes);
 
   let metricsApp: FastifyInstance | null = null;
 
@@ -138,6 +166,8 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
       await metricsApp?.close();
       await Promise.all(executors.map((e) => e.close()));
       await media.destroy();
+      gpu.stop();
+      options.nvml?.close();
       log.info('shut down; scratch erased');
     },
   };

@@ -1,3 +1,4 @@
+import type {} from './auth/plugin.js';
 import type { Scope } from './principal.js';
 
 declare module 'fastify' {

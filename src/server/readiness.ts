@@ -19,7 +19,7 @@ export class Readiness {
   constructor(
     private readonly devices: DeviceSpec[],
     private readonly registry: ModelRegistry,
-    private readonly deviceExtras: () => Record<string, Record<string, unknown>> = () => ({}),
+    private readonly deviceExtras: () => Record<string, object> = () => ({}),
   ) {}
 
   get ready(): boolean {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli, spawnDaemon } from '../helpers/daemon-process.js';
+import { runCli, spawnDaemon } from '../../bench/lib/daemon-process.js';
 import { fixtureModelsDir } from '../helpers/fixtures.js';
 
 t.test('--help documents every flag and exits 0', async (t) => {

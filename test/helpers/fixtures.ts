@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ export function fixtureModelsDir(names: string[]): Promise<string> {
   if (!dir) {
     dir = (async () => {
       const out = await mkdtemp(path.join(os.tmpdir(), 'infernode-models-'));
+      process.once('exit', () => rmSync(out, { recursive: true, force: true }));
       const written = await makeFixtures(out, (f) => names.includes(f.name));
       const missing = names.filter((n) => !written.includes(n));
       if (missing.length) throw new Error(`no fixture model named ${missing.join(', ')}`);

@@ -17,7 +17,7 @@ export interface Reply {
 export async function call(node: TestNode, method: string, route: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers['authorization'] = `Bearer ${options.token}`;
-  let body: BodyInit | undefined;
+  let body: RequestInit['body'] | undefined;
   if (options.body instanceof FormData) body = options.body;
   else if (typeof options.body === 'string') {
     body = options.body;

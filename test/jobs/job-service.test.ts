@@ -1,6 +1,6 @@
 import t from 'tap';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -35,6 +35,7 @@ function gatedHandler() {
 
 async function service(options: { queueSize?: number; concurrency?: number; webhooks?: WebhookSink } = {}) {
   const root = await mkdtemp(path.join(os.tmpdir(), 'infernode-js-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
   const metrics = createMetrics();
   const scratch = new ScratchStore(root, { usage: () => undefined, erased: () => undefined, eraseFailed: () => undefined });
   const executor = Object.assign(new EventEmitter(), { device: { id: 'cpu', kind: 'cpu', index: 0 }, cancel: () => undefined }) as unknown as Executor;

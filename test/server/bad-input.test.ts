@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode } from '../helpers/node.js';
 import { TENSOR_JOB, call } from '../helpers/http.js';
 
-const node = await startNode({ config: { bodyLimitBytes: 4096, uploadLimitBytes: 2048, webhookAllow: ['hooks.example.com'] } });
+const node = await startNode({ config: { bodyLimitBytes: 4096, uploadLimitBytes: 2048, webhookAllow: ['hooks.example.com'], webhookSecret: 'a-webhook-secret-of-32-characters!' } });
 t.teardown(() => node.close());
 
 const tensorInput = (over: Record<string, unknown>) => ({ ...TENSOR_JOB, input: { inputs: [{ ...TENSOR_JOB.input.inputs[0], ...over }] } });
@@ -19,32 +19,37 @@ async function expectError(t: Test, res: Awaited<ReturnType<typeof call>>, statu
   if (field) t.equal(res.body.error.field, field);
 }
 
-t.afterEach(async (t) => {
-  t.equal((await call(node, 'GET', '/healthz')).status, 200, 'the daemon stays healthy');
-  t.same(await readdir(node.scratchDir), [], 'nothing left in scratch');
-});
+/** Each case ends with the daemon healthy and nothing in scratch. */
+function badInput(name: string, fn: (t: Test) => Promise<void>): void {
+  t.test(name, async (t) => {
+    await fn(t);
+    t.equal((await call(node, 'GET', '/healthz')).status, 200, 'the daemon stays healthy');
+    for (let i = 0; i < 100 && (await readdir(node.scratchDir)).length; i++) await sleep(20);
+    t.same(await readdir(node.scratchDir), [], 'nothing left in scratch');
+  });
+}
 
-t.test('malformed JSON is a 400', async (t) => {
+badInput('malformed JSON is a 400', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: '{"type": "tensor",' }), 400, 'invalid_request');
 });
 
-t.test('a wrong content type is a 415', async (t) => {
+badInput('a wrong content type is a 415', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: 'type=tensor', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
 });
 
-t.test('an unknown job type is a 400 naming type', async (t) => {
+badInput('an unknown job type is a 400 naming type', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, type: 'audio' } }), 400, 'invalid_request', 'type');
 });
 
-t.test('an unknown model is a 404', async (t) => {
+badInput('an unknown model is a 404', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, model: 'nope' } }), 404, 'model_not_found', 'model');
 });
 
-t.test('a model of another type is a 400', async (t) => {
+badInput('a model of another type is a 400', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, type: 'image' } }), 400, 'invalid_input', 'model');
 });
 
-t.test('missing and out-of-range fields name the field', async (t) => {
+badInput('missing and out-of-range fields name the field', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: { type: 'tensor', input: {} } }), 400, 'invalid_request', 'model');
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, priority: 10 } }), 400, 'invalid_input', 'priority');
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, timeout_s: 999999 } }), 400, 'invalid_input', 'timeout_s');
@@ -52,27 +57,27 @@ t.test('missing and out-of-range fields name the field', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, extra: 1 } }), 400, 'invalid_request', 'extra');
 });
 
-t.test('a body over the limit is a 413', async (t) => {
+badInput('a body over the limit is a 413', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: tensorInput({ data: new Array(2000).fill(1) }) }), 413, 'payload_too_large');
 });
 
-t.test('a tensor whose shape and data disagree is a 400 naming data', async (t) => {
+badInput('a tensor whose shape and data disagree is a 400 naming data', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: tensorInput({ data: [1, 2, 3] }) }), 400, 'invalid_input', 'input.inputs[0].data');
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: tensorInput({ shape: [1, 5], data: [1, 2, 3, 4, 5] }) }), 400, 'invalid_input', 'input.inputs[0].shape');
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: tensorInput({ data: [1, 2, 'x', 4] }) }), 400, 'invalid_input', 'input.inputs[0].data');
 });
 
-t.test('a wrong datatype is a 400 naming datatype', async (t) => {
+badInput('a wrong datatype is a 400 naming datatype', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: tensorInput({ datatype: 'INT64' }) }), 400, 'invalid_input', 'input.inputs[0].datatype');
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: tensorInput({ datatype: 'FP128' }) }), 400, 'invalid_input', 'input.inputs[0].datatype');
 });
 
-t.test('an unknown job id is a 404', async (t) => {
+badInput('an unknown job id is a 404', async (t) => {
   await expectError(t, await call(node, 'GET', '/v1/jobs/job_01JUNKNOWNJUNKNOWNJUNKNOWN'), 404, 'not_found');
   await expectError(t, await call(node, 'DELETE', '/v1/jobs/nope'), 404, 'not_found');
 });
 
-t.test('control characters in Idempotency-Key are a 400', async (t) => {
+badInput('control characters in Idempotency-Key are a 400', async (t) => {
   const status = await new Promise<number>((resolve, reject) => {
     const req = http.request(`${node.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'a\tb' } }, (res) => {
       res.resume();
@@ -85,7 +90,7 @@ t.test('control characters in Idempotency-Key are a 400', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: TENSOR_JOB, headers: { 'idempotency-key': 'x'.repeat(300) } }), 400, 'invalid_request', 'Idempotency-Key');
 });
 
-t.test('path tricks in model and output names are 404s', async (t) => {
+badInput('path tricks in model and output names are 404s', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, model: '../tiny-tensor' } }), 404, 'model_not_found');
   await expectError(t, await call(node, 'POST', '/v1/models/..%2F..%2Fetc/load'), 404, 'model_not_found');
   await expectError(t, await call(node, 'GET', '/v2/models/..%2Ftiny-tensor'), 404, 'model_not_found');
@@ -95,18 +100,18 @@ t.test('path tricks in model and output names are 404s', async (t) => {
   }
 });
 
-t.test('a webhook to a host that is not allowed is a 400 naming webhook', async (t) => {
+badInput('a webhook to a host that is not allowed is a 400 naming webhook', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: { ...TENSOR_JOB, webhook: 'https://evil.example.net/x' } }), 400, 'invalid_input', 'webhook');
 });
 
-t.test('an upload over the limit is a 413 and leaves nothing', async (t) => {
+badInput('an upload over the limit is a 413 and leaves nothing', async (t) => {
   const form = new FormData();
   form.append('job', JSON.stringify(TENSOR_JOB));
   form.append('big', new Blob([new Uint8Array(3000)]), 'big.bin');
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: form }), 413, 'payload_too_large');
 });
 
-t.test('a client that disconnects mid-upload leaves nothing in scratch', async (t) => {
+badInput('a client that disconnects mid-upload leaves nothing in scratch', async (t) => {
   const port = new URL(node.url).port;
   const boundary = 'xBOUNDARYx';
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="job"\r\n\r\n${JSON.stringify(TENSOR_JOB)}\r\n--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`;
@@ -116,5 +121,4 @@ t.test('a client that disconnects mid-upload leaves nothing in scratch', async (
   socket.write(Buffer.alloc(1000, 7));
   await sleep(100);
   socket.destroy();
-  for (let i = 0; i < 100 && (await readdir(node.scratchDir)).length; i++) await sleep(20);
 });

@@ -70,7 +70,7 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     return reply.code(job.terminal && waitS !== null ? 200 : created ? 202 : 200).send(view);
   }
 
-  app.post('/v1/jobs', { config: { scope: 'jobs:write' } }, async (request, reply) => {
+  app.post('/v1/jobs', { config: { scope: 'jobs:write' }, schema: { summary: 'Submit a job (JSON or multipart/form-data)', tags: ['jobs'] } }, async (request, reply) => {
     const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
     const waitS = parsePreferWait(request.headers['prefer']);
     const read: ReadBody = request.isMultipart() ? await readMultipart(request) : { body: request.body, prepared: undefined, uploads: undefined };
@@ -79,6 +79,7 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
       submitRequest = parseSubmitRequest(read.body, config);
     } catch (err) {
       await read.prepared?.scratch.eraseAll('deleted');
+      jobs.countRejection(err);
       throw err;
     }
     const { job, created } = await jobs.submit(request.principal, submitRequest, {
@@ -90,7 +91,7 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     return answer(job, created, waitS, reply);
   });
 
-  app.get<{ Querystring: { status?: string; type?: string; limit?: string } }>('/v1/jobs', { config: { scope: 'jobs:read' } }, async (request) => {
+  app.get<{ Querystring: { status?: string; type?: string; limit?: string } }>('/v1/jobs', { config: { scope: 'jobs:read' }, schema: { summary: 'List own jobs, newest first', tags: ['jobs'] } }, async (request) => {
     const { status, type, limit } = request.query;
     if (status !== undefined && !STATUSES.includes(status as JobStatus)) throw new ApiError('invalid_request', `status must be one of ${STATUSES.join(', ')}`, 'status');
     if (type !== undefined && !JOB_TYPES.includes(type as JobType)) throw new ApiError('invalid_request', `type must be one of ${JOB_TYPES.join(', ')}`, 'type');
@@ -100,13 +101,13 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     return { jobs: found.map((j) => j.view()) };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', { config: { scope: 'jobs:read' } }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', { config: { scope: 'jobs:read' }, schema: { summary: 'Read a job', tags: ['jobs'] } }, async (request) => {
     const job = jobs.get(request.params.id, request.principal);
     request.jobId = job.id;
     return job.view();
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/jobs/:id', { config: { scope: 'jobs:write' } }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/v1/jobs/:id', { config: { scope: 'jobs:write' }, schema: { summary: 'Cancel an active job, or erase and forget an ended one', tags: ['jobs'] } }, async (request, reply) => {
     const job = jobs.get(request.params.id, request.principal);
     request.jobId = job.id;
     if (!job.terminal) {
@@ -117,7 +118,7 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     return reply.code(204).send();
   });
 
-  app.get<{ Params: { id: string; name: string } }>('/v1/jobs/:id/outputs/:name', { config: { scope: 'jobs:read' } }, async (request, reply) => {
+  app.get<{ Params: { id: string; name: string } }>('/v1/jobs/:id/outputs/:name', { config: { scope: 'jobs:read' }, schema: { summary: 'Download an output', tags: ['jobs'] } }, async (request, reply) => {
     const job = jobs.get(request.params.id, request.principal);
     request.jobId = job.id;
     const output = await jobs.readOutput(job, request.params.name);
@@ -125,7 +126,7 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     return reply.send(output.data);
   });
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', { config: { scope: 'jobs:read' } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', { config: { scope: 'jobs:read' }, schema: { summary: 'Server-Sent Events of a job', tags: ['jobs'] } }, async (request, reply) => {
     const job = jobs.get(request.params.id, request.principal);
     request.jobId = job.id;
     const lastEventHeader = request.headers['last-event-id'];

@@ -4,7 +4,7 @@ import type { RouteContext } from './route-context.js';
 
 /** The KServe v2 subset Triton clients use; infer is an adapter onto a `tensor` job. */
 export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs, registry }) => {
-  app.get<{ Params: { model: string } }>('/v2/models/:model', { config: { scope: 'jobs:read' } }, async (request) => {
+  app.get<{ Params: { model: string } }>('/v2/models/:model', { config: { scope: 'jobs:read' }, schema: { summary: 'KServe v2 model metadata', tags: ['kserve'] } }, async (request) => {
     const entry = registry.require(request.params.model);
     return {
       name: entry.name,
@@ -15,13 +15,13 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { conf
     };
   });
 
-  app.get<{ Params: { model: string } }>('/v2/models/:model/ready', { config: { scope: 'jobs:read' } }, async (request, reply) => {
+  app.get<{ Params: { model: string } }>('/v2/models/:model/ready', { config: { scope: 'jobs:read' }, schema: { summary: 'KServe v2 model readiness', tags: ['kserve'] } }, async (request, reply) => {
     const entry = registry.get(request.params.model);
     if (!entry?.spec) throw new ApiError('model_not_found', 'no model of that name on this node', 'model');
     return reply.code(entry.metadata && entry.devices.length ? 200 : 503).send();
   });
 
-  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { scope: 'jobs:write' } }, async (request) => {
+  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { scope: 'jobs:write' }, schema: { summary: 'KServe v2 inference on a tensor model', tags: ['kserve'] } }, async (request) => {
     const body = request.body as { id?: unknown; inputs?: unknown; outputs?: unknown } | null;
     if (typeof body !== 'object' || body === null) throw new ApiError('invalid_request', 'the request body must be a JSON object');
     const { job } = await jobs.submit(

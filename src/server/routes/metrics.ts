@@ -8,7 +8,7 @@ export interface MetricsRouteOptions {
 }
 
 export const metricsRoutes: FastifyPluginAsync<MetricsRouteOptions> = async (app, { registry, requireScope }) => {
-  app.get('/metrics', { config: requireScope ? { scope: 'metrics' } : {} }, async (_request, reply) => {
+  app.get('/metrics', { config: requireScope ? { scope: 'metrics' } : {}, schema: { summary: 'Prometheus metrics', tags: ['metrics'] } }, async (_request, reply) => {
     void reply.header('Content-Type', registry.contentType);
     return registry.metrics();
   });

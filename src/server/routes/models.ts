@@ -18,12 +18,12 @@ function modelView(entry: ModelEntry) {
 }
 
 export const modelRoutes: FastifyPluginAsync<RouteContext> = async (app, { registry }) => {
-  app.get('/v1/models', { config: { scope: 'jobs:write' } }, async () => ({
+  app.get('/v1/models', { config: { scope: 'jobs:write' }, schema: { summary: 'List models (OpenAI shape, with type, status and device)', tags: ['models'] } }, async () => ({
     object: 'list',
     data: registry.list().map(modelView),
   }));
 
-  app.post<{ Params: { name: string } }>('/v1/models/:name/load', { config: { scope: 'models:admin' } }, async (request) => {
+  app.post<{ Params: { name: string } }>('/v1/models/:name/load', { config: { scope: 'models:admin' }, schema: { summary: 'Load or reload a model', tags: ['models'] } }, async (request) => {
     const entry = await registry.load(request.params.name);
     if (entry.lastError) {
       const kept = entry.status === 'loaded' ? '; the previously loaded copy keeps serving' : '';
@@ -32,7 +32,7 @@ export const modelRoutes: FastifyPluginAsync<RouteContext> = async (app, { regis
     return modelView(entry);
   });
 
-  app.post<{ Params: { name: string } }>('/v1/models/:name/unload', { config: { scope: 'models:admin' } }, async (request) =>
+  app.post<{ Params: { name: string } }>('/v1/models/:name/unload', { config: { scope: 'models:admin' }, schema: { summary: 'Unload a model', tags: ['models'] } }, async (request) =>
     modelView(await registry.unload(request.params.name)),
   );
 };

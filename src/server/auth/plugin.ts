@@ -1,0 +1,47 @@
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError } from '../errors.js';
+import { sendApiError } from '../error-handler.js';
+import type { Principal, Scope } from '../principal.js';
+import '../fastify-types.js';
+import { ANONYMOUS, UNAUTHENTICATED, requireScope, type Authenticator } from './authenticator.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the caller: a token's holder on routes with `config.scope`; anonymous elsewhere */
+    principal: Principal;
+  }
+}
+
+export interface AuthPluginOptions {
+  authenticator: Authenticator;
+  /** called for each 401 and 403, with the scope the route needed (for `infernode_jobs_rejected_total`) */
+  onRejected?: (reason: 'unauthorized', scope: Scope) => void;
+}
+
+/**
+ * Guards every route that declares `config: { scope }`; routes without one (health) need no token.
+ * Wrapped by fastify-plugin so the hook reaches the routes registered beside it, not only inside it.
+ */
+const auth: FastifyPluginAsync<AuthPluginOptions> = async (app, { authenticator, onRejected }) => {
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.addHook('onRequest', async (request, reply) => {
+    const scope = request.routeOptions.config.scope;
+    if (scope === undefined) {
+      request.principal = authenticator.enabled ? UNAUTHENTICATED : ANONYMOUS;
+      return;
+    }
+    const refuse = (err: ApiError): FastifyReply => {
+      onRejected?.('unauthorized', scope);
+      if (err.code === 'forbidden') void reply.header('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
+      return sendApiError(reply, err);
+    };
+    const who = authenticator.authenticate(request.headers.authorization);
+    if (who instanceof ApiError) return refuse(who);
+    const lacking = requireScope(who, scope);
+    if (lacking) return refuse(lacking);
+    request.principal = who;
+  });
+};
+
+export const authPlugin = fp(auth, { name: 'infernode-auth', fastify: '5.x' });

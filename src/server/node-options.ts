@@ -1,0 +1,55 @@
+import type { DestinationStream } from 'pino';
+import type { Config } from '../config/options.js';
+import { parseWebhookAllow, checkWebhookUrl } from '../jobs/webhooks/allowlist.js';
+import { WebhookDispatcher } from '../jobs/webhooks/dispatcher.js';
+import { isFfmpegUnavailable, locateFfmpeg } from '../media/ffmpeg-binary.js';
+import { nativeStatus } from '../native/kernels.js';
+import { openNvml } from '../native/nvml.js';
+import { resolveDevices } from '../runtime/devices.js';
+import type { NodeOptions } from './app.js';
+import { authenticatorFromConfig } from './auth/from-config.js';
+import { authPlugin } from './auth/plugin.js';
+import { buildHttpsOptions } from './auth/tls-options.js';
+
+/**
+ * Everything `infernode serve` decides before building the node: auth policy and tokens, TLS, devices (with
+ * NVML's GPU count), webhooks, and the facts the start-up log and /readyz report. Throws ConfigError or
+ * DeviceError (exit 2) for what the operator must fix.
+ */
+export async function nodeOptionsFromConfig(config: Config, extra: { logStream?: DestinationStream } = {}): Promise<NodeOptions> {
+  const authenticator = await authenticatorFromConfig(config);
+  const https = await buildHttpsOptions(config);
+  const { nvml, reason: nvmlNote } = openNvml();
+  const { devices, warning } = resolveDevices(config.device, nvml ? nvml.gpuCount : null);
+  const allow = parseWebhookAllow(config.webhookAllow);
+  // Unsigned webhooks could be forged by anyone who can reach the receiver, so none go out without a secret.
+  const dispatcher = config.webhookSecret ? new WebhookDispatcher({ secret: config.webhookSecret, allow }) : null;
+  const ffmpeg = await locateFfmpeg({ extraEncoder: config.videoEncoder === 'auto' ? undefined : config.videoEncoder });
+  const ffmpegFacts = isFfmpegUnavailable(ffmpeg) ? { ffmpeg: { available: false, reason: ffmpeg.error } } : { ffmpeg: { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source } };
+  const native = nativeStatus();
+  return {
+    config,
+    devices,
+    https,
+    nvml,
+    ...extra,
+    auth: async (app, { onRejected }) => {
+      await app.register(authPlugin, { authenticator, onRejected: (_reason, scope) => onRejected(scope) });
+    },
+    webhooks: {
+      check: (url) => (dispatcher ? checkWebhookUrl(url, allow) : 'this node sends no webhooks: it has no --webhook-secret to sign them with'),
+      deliver: (url, job) => dispatcher?.deliver(url, job),
+      close: () => dispatcher?.close(),
+    },
+    readyFacts: ffmpegFacts,
+    startupNotes: [
+      ...(warning ? [{ level: 'warn' as const, msg: warning }] : []),
+      { level: 'info', msg: 'native addon', facts: { native: native.reason } },
+      { level: 'info', msg: 'GPU telemetry', facts: { nvml: nvmlNote } },
+      isFfmpegUnavailable(ffmpeg)
+        ? { level: 'warn', msg: 'no usable ffmpeg: video models cannot run', facts: { reason: ffmpeg.error } }
+        : { level: 'info', msg: 'ffmpeg', facts: ffmpegFacts.ffmpeg },
+      { level: 'info', msg: 'devices', facts: { devices: devices.map((d) => d.id), authEnabled: authenticator.enabled } },
+    ],
+  };
+}
