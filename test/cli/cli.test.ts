@@ -60,3 +60,30 @@ t.test('SIGTERM erases scratch (leftovers of a crash too) and exits 0', async (t
   t.same(await readdir(scratch), []);
   t.match(daemon.output(), /shut down; scratch erased/);
 });
+
+t.test('SIGTERM lets a running job finish, refuses new ones with 503 draining, and exits 0', async (t) => {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'infernode-cli-'));
+  const daemon = await spawnDaemon(['--models-dir', await fixtureModelsDir(['tiny-tensor', 'busy-tensor']), '--scratch-dir', path.join(tmp, 's'), '--device', 'cpu', '--drain-timeout', '60']);
+  for (let i = 0; i < 200 && (await fetch(`${daemon.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+  const busy = {
+    type: 'tensor',
+    model: 'busy-tensor',
+    input: { inputs: [{ name: 'input', datatype: 'FP32', shape: [8, 512], data: new Array(4096).fill(0.5) }, { name: 'iterations', datatype: 'INT64', shape: [1], data: [15000] }] },
+  };
+  const post = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${daemon.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const running = post(busy, { prefer: 'wait=120' });
+  for (let i = 0; i < 200; i++) {
+    const text = await (await fetch(`${daemon.url}/metrics`)).text();
+    if (/infernode_jobs_running\{device="cpu"\} 1/.test(text)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  daemon.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 200));
+  const refused = await post(busy);
+  t.equal(refused.status, 503);
+  t.equal(((await refused.json()) as { error: { code: string } }).error.code, 'draining');
+  const finished = (await (await running).json()) as { status: string };
+  t.equal(finished.status, 'succeeded', 'the running job finished inside the grace period');
+  t.equal(await daemon.exited, 0);
+});
