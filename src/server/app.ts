@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import type { DestinationStream, Logger } from 'pino';
@@ -105,7 +105,8 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
 
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    // our access log (access-log.ts) replaces Fastify's request lines, which would carry URLs and query strings
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;

@@ -42,7 +42,7 @@ export const loadTensorModel: ExecutorModelLoader = async (spec, sessions) => {
         const tensor = results[o.name]!;
         return { name: o.name, datatype: datatypeOfOrt(tensor.type), shape: [...tensor.dims], data: tensor.data as TensorArray };
       });
-      return { result: { outputs: wire }, transfer: wire.map((w) => w.data.buffer as ArrayBuffer) };
+      return { result: { outputs: wire }, transfer: [...new Set(wire.map((w) => w.data.buffer as ArrayBuffer))] };
     },
     async warmUp() {
       await session.run(Object.fromEntries(inputs.map((d) => [d.name, zeros(d)])));
