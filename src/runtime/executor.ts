@@ -93,7 +93,6 @@ export class Executor extends EventEmitter {
     worker.on('exit', (code) => {
       if (!this.closing) this.crashed(new Error(`executor ${this.device.id} exited with code ${code}`));
     });
-    worker.unref();
     return worker;
   }
 

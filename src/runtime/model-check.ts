@@ -1,9 +1,14 @@
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
-import { isDatatype } from '../pipelines/tensor/datatypes.js';
-import { CHAT_GRAPH_CANDIDATES, detectModel } from './model-catalog.js';
-import type { ModelSpec, ModelType } from './model-types.js';
+import type ort from 'onnxruntime-node';
+import { describeDecoder } from '../pipelines/chat/decoder.js';
+import { DATATYPES, isDatatype } from '../pipelines/tensor/datatypes.js';
+import { ChatText, readChatModelFiles, type ChatModelFiles } from '../pipelines/chat/model-files.js';
+import { loadClipTokenizer } from '../pipelines/diffusion/clip-tokenizer.js';
+import { parseSchedulerConfig } from '../pipelines/diffusion/schedulers/index.js';
+import { detectModel } from './model-catalog.js';
+import type { ModelManifest, ModelSpec, ModelType } from './model-types.js';
 
 const { onnx } = onnxProto;
 
@@ -195,6 +200,10 @@ interface ValueRule {
   datatypes: readonly string[];
   /** ranks allowed; any when absent */
   ranks?: readonly number[];
+  /** other names the pipeline accepts for an output, in its order of preference */
+  alternatives?: readonly string[];
+  /** the pipeline falls back to the graph's first output when none of the names is there */
+  orFirstOutput?: true;
 }
 
 interface GraphRule {
@@ -208,24 +217,24 @@ interface GraphRule {
 
 const FLOATS = ['FP32', 'FP16'] as const;
 const INTEGERS = ['INT64', 'INT32'] as const;
-const NUMBERS = ['FP32', 'FP16', 'FP64', 'INT64', 'INT32'] as const;
+const TIMESTEP_TYPES = ['INT64', 'INT32', 'FP32', 'FP16'] as const;
 
 function diffusionRules(type: 'image' | 'video'): GraphRule[] {
   const latentRank = type === 'video' ? 5 : 4;
   return [
-    { file: 'text_encoder/model.onnx', inputs: [{ name: 'input_ids', datatypes: INTEGERS, ranks: [2] }], outputs: [{ name: 'last_hidden_state', datatypes: FLOATS, ranks: [3] }] },
+    { file: 'text_encoder/model.onnx', inputs: [{ name: 'input_ids', datatypes: INTEGERS, ranks: [2] }], outputs: [{ name: 'last_hidden_state', datatypes: FLOATS, ranks: [3], orFirstOutput: true }] },
     {
       file: 'unet/model.onnx',
       inputs: [
         { name: 'sample', datatypes: FLOATS, ranks: [latentRank] },
-        { name: 'timestep', datatypes: NUMBERS, ranks: [0, 1] },
+        { name: 'timestep', datatypes: TIMESTEP_TYPES, ranks: [0, 1] },
         { name: 'encoder_hidden_states', datatypes: FLOATS, ranks: [3] },
       ],
-      outputs: [{ name: 'out_sample', datatypes: FLOATS, ranks: [latentRank] }],
+      outputs: [{ name: 'out_sample', datatypes: FLOATS, ranks: [latentRank], orFirstOutput: true }],
     },
     // the VAE decodes frame by frame, so its latents are 4-D for video too
     { file: 'vae_decoder/model.onnx', inputs: [{ name: 'latent_sample', datatypes: FLOATS, ranks: [4] }], outputs: [{ name: 'sample', datatypes: FLOATS, ranks: [4] }] },
-    { file: 'vae_encoder/model.onnx', optional: true, inputs: [{ name: 'sample', datatypes: FLOATS, ranks: [4] }], outputs: [{ name: 'latent_sample', datatypes: FLOATS, ranks: [4] }] },
+    { file: 'vae_encoder/model.onnx', optional: true, inputs: [{ name: 'sample', datatypes: FLOATS, ranks: [4] }], outputs: [{ name: 'latent_sample', alternatives: ['latent_parameters'], datatypes: FLOATS, ranks: [4] }] },
   ];
 }
 
@@ -265,10 +274,10 @@ const describe = (v: GraphValue): string => `${v.datatype} [${v.dims.join(', ')}
 
 function checkValue(f: Findings, graph: string, kind: 'input' | 'output', actual: GraphValue, rule: ValueRule): void {
   if (!rule.datatypes.includes(actual.datatype)) {
-    f.problem(`${graph}: ${kind} ${rule.name} is ${actual.datatype}, expected ${rule.datatypes.join(' or ')}`);
+    f.problem(`${graph}: ${kind} ${actual.name} is ${actual.datatype}, expected ${rule.datatypes.join(' or ')}`);
   }
   if (rule.ranks && !rule.ranks.includes(actual.dims.length)) {
-    f.problem(`${graph}: ${kind} ${rule.name} has rank ${actual.dims.length} (${describe(actual)}), expected rank ${rule.ranks.join(' or ')}`);
+    f.problem(`${graph}: ${kind} ${actual.name} has rank ${actual.dims.length} (${describe(actual)}), expected rank ${rule.ranks.join(' or ')}`);
   }
 }
 
@@ -289,9 +298,9 @@ function checkSignature(f: Findings, sig: GraphSignature, rule: Omit<GraphRule, 
     if (!known.has(name) && !extraInputsAllowed(name)) f.problem(`${sig.file}: input ${name} is not one the pipeline feeds (an unsupported variant of this model type?)`);
   }
   for (const r of rule.outputs) {
-    const actual = outputs.get(r.name);
+    const actual = [r.name, ...(r.alternatives ?? [])].map((n) => outputs.get(n)).find(Boolean) ?? (r.orFirstOutput ? sig.outputs[0] : undefined);
     if (actual) checkValue(f, sig.file, 'output', actual, r);
-    else f.problem(`${sig.file}: missing output ${r.name} (has ${[...outputs.keys()].join(', ') || 'none'})`);
+    else f.problem(`${sig.file}: missing output ${[r.name, ...(r.alternatives ?? [])].join(' or ')} (has ${[...outputs.keys()].join(', ') || 'none'})`);
   }
 }
 
@@ -322,25 +331,24 @@ function kvPairs(values: GraphValue[], prefix: 'past_key_values' | 'present'): M
   return layers;
 }
 
-async function checkChat(f: Findings, dir: string, graphs: GraphSignature[]): Promise<void> {
-  const config = await readJsonObject(path.join(dir, 'config.json'));
-  if (!config) f.problem('config.json is not a JSON object');
-  if (!(await readJsonObject(path.join(dir, 'tokenizer.json')))) f.problem('tokenizer.json is not a JSON object');
-  const tokenizerConfig = await readJsonObject(path.join(dir, 'tokenizer_config.json'));
-  if (!tokenizerConfig) f.warning('no tokenizer_config.json: "messages" requests fail (no chat template); "prompt" works');
-  else if (typeof tokenizerConfig['chat_template'] !== 'string' && !(await exists(path.join(dir, 'chat_template.jinja')))) {
-    f.warning('tokenizer_config.json has no chat_template: "messages" requests fail; "prompt" works');
+/** The chat pipeline's own file loaders: what they refuse, a load would refuse. */
+async function checkChat(f: Findings, dir: string, manifest: ModelManifest, graphs: GraphSignature[]): Promise<void> {
+  let files: ChatModelFiles;
+  try {
+    files = await readChatModelFiles(dir, manifest['graph']);
+    const text = new ChatText(files);
+    if (!text.hasChatTemplate) {
+      f.warning(
+        (await exists(path.join(dir, 'chat_template.jinja')))
+          ? 'the chat template is in chat_template.jinja, which is not read: copy it into tokenizer_config.json "chat_template" for "messages" requests'
+          : 'no chat_template in tokenizer_config.json: "messages" requests fail; "prompt" works',
+      );
+    }
+  } catch (err) {
+    return f.problem((err as Error).message);
   }
   if (!(await exists(path.join(dir, 'generation_config.json')))) f.warning('no generation_config.json: sampling defaults and EOS come from config.json');
-
-  let file: string | undefined;
-  for (const candidate of CHAT_GRAPH_CANDIDATES) {
-    if (await exists(path.join(dir, candidate))) {
-      file = candidate;
-      break;
-    }
-  }
-  if (!file) return f.problem(`no decoder graph (${CHAT_GRAPH_CANDIDATES.join(', ')})`);
+  const file = path.relative(dir, files.graph);
   const sig = await loadGraph(f, dir, file, graphs);
   if (!sig) return;
 
@@ -356,19 +364,42 @@ async function checkChat(f: Findings, dir: string, graphs: GraphSignature[]): Pr
     if (!present.has(layer)) f.problem(`${file}: input past_key_values.${layer}.* has no present.${layer}.* output`);
   }
   for (const v of sig.inputs.filter((x) => KV.test(x.name))) checkValue(f, file, 'input', v, { name: v.name, datatypes: FLOATS, ranks: [4] });
-  const layers = config?.['num_hidden_layers'] ?? (config?.['text_config'] as Record<string, unknown> | undefined)?.['num_hidden_layers'];
+  const layers = files.config['num_hidden_layers'] ?? (files.config['text_config'] as Record<string, unknown> | undefined)?.['num_hidden_layers'];
   if (typeof layers === 'number' && layers !== past.size) {
     f.problem(`${file}: ${past.size} past_key_values layers but config.json num_hidden_layers is ${layers}`);
   }
+  try {
+    // the decoder's own reading of the graph: KV heads, head size and vocabulary, from the graph or config.json
+    const shape = describeDecoder(sessionMetadata(sig) as ort.InferenceSession, files.config);
+    if (shape.vocabSize <= 0) f.problem(`${file}: cannot tell the vocabulary size from the graph or config.json`);
+  } catch (err) {
+    f.problem(`${file}: ${(err as Error).message}`);
+  }
+}
+
+/** A graph signature in the shape of an ONNX Runtime session's metadata, for code that reads only that. */
+function sessionMetadata(sig: GraphSignature): Pick<ort.InferenceSession, 'inputMetadata' | 'outputMetadata'> {
+  const metadata = (v: GraphValue): ort.InferenceSession.ValueMetadata => ({
+    name: v.name,
+    isTensor: true,
+    type: (isDatatype(v.datatype) ? DATATYPES[v.datatype].ort : v.datatype.toLowerCase()) as ort.Tensor.Type,
+    shape: v.dims,
+  });
+  return { inputMetadata: sig.inputs.map(metadata), outputMetadata: sig.outputs.map(metadata) };
 }
 
 async function checkDiffusion(f: Findings, dir: string, type: 'image' | 'video', graphs: GraphSignature[]): Promise<void> {
   if (!(await readJsonObject(path.join(dir, 'model_index.json')))) f.problem('model_index.json is not a JSON object');
-  const tokenizer = path.join(dir, 'tokenizer');
-  const tokenizerFiles = await Promise.all(['tokenizer.json', 'vocab.json', 'merges.txt'].map((n) => exists(path.join(tokenizer, n))));
-  if (!tokenizerFiles[0] && !(tokenizerFiles[1] && tokenizerFiles[2])) f.problem('tokenizer/ needs tokenizer.json, or vocab.json and merges.txt');
+  await loadClipTokenizer(path.join(dir, 'tokenizer')).catch((err: Error) => f.problem(`tokenizer/: ${err.message}`));
   const scheduler = await readJsonObject(path.join(dir, 'scheduler', 'scheduler_config.json'));
   if (!scheduler) f.problem('scheduler/scheduler_config.json is missing or not a JSON object');
+  else {
+    try {
+      parseSchedulerConfig(scheduler);
+    } catch (err) {
+      f.problem(`scheduler/${(err as Error).message}`);
+    }
+  }
 
   for (const rule of diffusionRules(type)) {
     if (!(await exists(path.join(dir, rule.file)))) {
@@ -403,6 +434,7 @@ function checkManifest(f: Findings, spec: ModelSpec): void {
   const m = spec.manifest;
   if (m.device !== undefined && (typeof m.device !== 'string' || !/^(auto|cpu|cuda:\d+)$/.test(m.device))) f.problem('infernode.json: device must be auto, cpu or cuda:N');
   if (m.preload !== undefined && typeof m.preload !== 'boolean') f.problem('infernode.json: preload must be true or false');
+  if (m['graph'] !== undefined && (spec.type !== 'chat' || typeof m['graph'] !== 'string')) f.problem('infernode.json: graph names a chat model\'s decoder file, e.g. "onnx/model_fp16.onnx"');
   for (const key of ['limits', 'defaults'] as const) {
     const value = m[key];
     if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) f.problem(`infernode.json: ${key} must be an object`);
@@ -430,7 +462,7 @@ export async function checkModelDir(dir: string): Promise<ModelCheckReport> {
   }
   report.type = spec.type;
   checkManifest(f, spec);
-  if (spec.type === 'chat') await checkChat(f, resolved, report.graphs);
+  if (spec.type === 'chat') await checkChat(f, resolved, spec.manifest, report.graphs);
   else if (spec.type === 'tensor') await checkTensor(f, resolved, report.graphs);
   else await checkDiffusion(f, resolved, spec.type, report.graphs);
   return { ...report, problems: f.problems, warnings: f.warnings };

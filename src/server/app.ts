@@ -31,7 +31,8 @@ export interface NodeOptions {
   devices: DeviceSpec[];
   /** where pino writes (tests capture it); stdout by default */
   logStream?: DestinationStream;
-  webhooks: WebhookSink;
+  /** made once the logger exists; throws ConfigError for a bad --webhook-allow or a missing secret */
+  webhooks: (log: Logger) => WebhookSink;
   /** registers the auth plugin; `onRejected` counts refusals of job submissions */
   auth: (app: FastifyInstance, hooks: { onRejected: (scope: string) => void }) => Promise<void>;
   https?: Record<string, unknown> | null;
@@ -93,7 +94,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     metrics,
     log,
     handlers: JOB_HANDLERS,
-    webhooks: options.webhooks,
+    webhooks: options.webhooks(log),
     limits: { uploadLimitBytes: config.uploadLimitBytes, bodyLimitBytes: config.bodyLimitBytes },
     queueSize: config.queueSize,
     concurrency: config.concurrency,

@@ -1,7 +1,6 @@
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/options.js';
-import { parseWebhookAllow, checkWebhookUrl } from '../jobs/webhooks/allowlist.js';
-import { WebhookDispatcher } from '../jobs/webhooks/dispatcher.js';
+import { webhookDispatcherFromConfig } from '../jobs/webhooks/dispatcher.js';
 import { isFfmpegUnavailable, locateFfmpeg } from '../media/ffmpeg-binary.js';
 import { nativeStatus } from '../native/kernels.js';
 import { openNvml } from '../native/nvml.js';
@@ -21,9 +20,6 @@ export async function nodeOptionsFromConfig(config: Config, extra: { logStream?:
   const https = await buildHttpsOptions(config);
   const { nvml, reason: nvmlNote } = openNvml();
   const { devices, warning } = resolveDevices(config.device, nvml ? nvml.gpuCount : null);
-  const allow = parseWebhookAllow(config.webhookAllow);
-  // Unsigned webhooks could be forged by anyone who can reach the receiver, so none go out without a secret.
-  const dispatcher = config.webhookSecret ? new WebhookDispatcher({ secret: config.webhookSecret, allow }) : null;
   const ffmpeg = await locateFfmpeg({ extraEncoder: config.videoEncoder === 'auto' ? undefined : config.videoEncoder });
   const ffmpegFacts = isFfmpegUnavailable(ffmpeg) ? { ffmpeg: { available: false, reason: ffmpeg.error } } : { ffmpeg: { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source } };
   const native = nativeStatus();
@@ -36,11 +32,7 @@ export async function nodeOptionsFromConfig(config: Config, extra: { logStream?:
     auth: async (app, { onRejected }) => {
       await app.register(authPlugin, { authenticator, onRejected: (_reason, scope) => onRejected(scope) });
     },
-    webhooks: {
-      check: (url) => (dispatcher ? checkWebhookUrl(url, allow) : 'this node sends no webhooks: it has no --webhook-secret to sign them with'),
-      deliver: (url, job) => dispatcher?.deliver(url, job),
-      close: () => dispatcher?.close(),
-    },
+    webhooks: (log) => webhookDispatcherFromConfig(config, log),
     readyFacts: ffmpegFacts,
     startupNotes: [
       ...(warning ? [{ level: 'warn' as const, msg: warning }] : []),

@@ -32,8 +32,7 @@ function parseRule(entry: string): HostRule {
   // `new URL` drops :80 for http, so read the port from the text.
   const port = /:(\d+)$/.exec(rest)?.[1] ?? null;
   if (!wildcard) return { kind: 'exact', host, port: port === null ? null : String(Number(port)) };
-  if (isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0 || !host.includes('.'))
-    throw new ConfigError(`--webhook-allow: "${entry}": a wildcard needs a domain of two labels or more, such as *.example.com`);
+  if (isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0) throw new ConfigError(`--webhook-allow: "${entry}": a wildcard needs a domain name, not an IP address`);
   return { kind: 'subdomains', suffix: `.${host}`, port: port === null ? null : String(Number(port)) };
 }
 

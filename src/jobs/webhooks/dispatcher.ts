@@ -42,6 +42,7 @@ export class WebhookDispatcher implements WebhookSink {
   private readonly agent: Agent;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly closing = new AbortController();
+  private closed: Promise<void> | null = null;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -64,7 +65,9 @@ export class WebhookDispatcher implements WebhookSink {
       this.options.logger?.warn({ jobId: job.id }, 'webhook not sent: the node is shutting down');
       return;
     }
-    const delivery = this.run(url, job).finally(() => this.inFlight.delete(delivery));
+    const delivery = this.run(url, job)
+      .catch((err: unknown) => this.options.logger?.warn({ jobId: job.id, errorClass: (err as Error).name }, 'webhook delivery failed'))
+      .finally(() => this.inFlight.delete(delivery));
     this.inFlight.add(delivery);
   }
 
@@ -74,20 +77,23 @@ export class WebhookDispatcher implements WebhookSink {
   }
 
   /** Shutdown: no new deliveries, no more retries; attempts on the wire finish (bounded by timeoutMs). */
-  async close(): Promise<void> {
-    this.closing.abort();
-    await this.idle();
-    await this.agent.close();
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing.abort();
+      await this.idle();
+      await this.agent.close();
+    })();
+    return this.closed;
   }
 
   private async run(url: string, job: { readonly id: string }): Promise<void> {
-    const log = { jobId: job.id, deliveryId: randomUUID() as string, host: '' };
     const refusal = this.check(url);
     if (refusal) {
       this.options.logger?.warn({ jobId: job.id }, `webhook not sent: ${refusal}`);
       return;
     }
-    log.host = new URL(url).host;
+    // The host only: a path or query may carry the receiver's own secret.
+    const log = { jobId: job.id, deliveryId: randomUUID(), host: new URL(url).host };
     const body = JSON.stringify(job);
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.attempt(url, body, log.deliveryId);

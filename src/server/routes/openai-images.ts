@@ -1,0 +1,113 @@
+// POST /v1/images/generations: OpenAI's images API as an adapter on the job service. Each request is an image
+// job (same queue, limits, erasure and metrics); b64_json answers carry the images and erase the job at once,
+// url answers point at the job's outputs, kept for their TTL.
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Job } from '../../jobs/job.js';
+import { parseSubmitRequest } from '../../jobs/submit-request.js';
+import { toApiError } from '../error-handler.js';
+import { ApiError, ERROR_STATUS, invalidInput } from '../errors.js';
+import type { RouteContext } from './route-context.js';
+
+type Json = Record<string, unknown>;
+
+const OPENAI_TYPE: Partial<Record<number, string>> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  409: 'invalid_request_error',
+  413: 'invalid_request_error',
+  415: 'invalid_request_error',
+  429: 'rate_limit_error',
+};
+
+const openAiError = (status: number, code: string, message: string, param: string | null) => ({
+  error: { message, type: OPENAI_TYPE[status] ?? 'server_error', param, code },
+});
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** infernode's own image fields, passed through to the job input under the same name. */
+const PASSTHROUGH = ['negative_prompt', 'steps', 'guidance_scale', 'scheduler', 'seed'];
+/** OpenAI fields that do not change what a diffusion model draws here. */
+const IGNORED = new Set(['model', 'prompt', 'n', 'size', 'response_format', 'output_format', 'output_compression', 'quality', 'style', 'user', 'background', 'moderation', 'stream']);
+
+/** The image job input of an OpenAI request body; the image handler validates it. */
+function imageInput(body: Json): Json {
+  if (body.stream === true) throw invalidInput('stream', 'streamed image generation is not supported; follow the job\'s events instead');
+  const input: Json = { prompt: body.prompt };
+  if (body.n !== undefined && body.n !== null) input.n = body.n;
+  if (body.size !== undefined && body.size !== null && body.size !== 'auto') {
+    const size = typeof body.size === 'string' ? /^(\d{1,5})x(\d{1,5})$/.exec(body.size) : null;
+    if (!size) throw invalidInput('size', 'size must be "<width>x<height>", e.g. "512x512"');
+    input.width = Number(size[1]);
+    input.height = Number(size[2]);
+  }
+  if (body.output_format !== undefined && body.output_format !== null) input.format = body.output_format;
+  if (body.output_compression !== undefined && body.output_compression !== null) input.quality = body.output_compression;
+  for (const field of PASSTHROUGH) if (body[field] !== undefined) input[field] = body[field];
+  const unknown = Object.keys(body).find((k) => !IGNORED.has(k) && !PASSTHROUGH.includes(k));
+  if (unknown !== undefined) throw invalidInput(unknown.slice(0, 64), 'unknown field for /v1/images/generations');
+  return input;
+}
+
+/** Job input fields (input.width) back to the request's names (size) in refusals. */
+function requestField(field: string | undefined): string | null {
+  if (!field) return null;
+  const name = field.replace(/^input\./, '');
+  return ({ width: 'size', height: 'size', format: 'output_format', quality: 'output_compression' } as Record<string, string>)[name] ?? name;
+}
+
+export const openaiImageRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs }) => {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const apiError = toApiError(err);
+    if (!apiError) {
+      request.log.error({ jobId: request.jobId, errorClass: err.name }, 'internal error');
+      return reply.code(500).send(openAiError(500, 'internal', 'internal error; the operator can find it by time and route', null));
+    }
+    if (apiError.retryAfterS !== undefined) void reply.header('Retry-After', String(apiError.retryAfterS));
+    if (apiError.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');
+    return reply.code(apiError.statusCode).send(openAiError(apiError.statusCode, apiError.code, apiError.message, requestField(apiError.field)));
+  });
+
+  async function b64Images(job: Job): Promise<Json[]> {
+    try {
+      const images = await Promise.all(job.outputs.map(async (o) => (await jobs.readOutput(job, o.name)).data));
+      return images.map((data) => ({ b64_json: data.toString('base64') }));
+    } finally {
+      await jobs.forget(job, 'deleted');
+    }
+  }
+
+  const route = { config: { scope: 'jobs:write' as const }, schema: { summary: 'OpenAI image generation, as an image job', tags: ['openai'] } };
+  app.post('/v1/images/generations', route, async (request, reply) => {
+    const body = request.body;
+    if (!isObject(body)) throw new ApiError('invalid_request', 'the request body must be a JSON object');
+    const format = body.response_format ?? 'b64_json';
+    if (format !== 'b64_json' && format !== 'url') throw invalidInput('response_format', 'response_format must be "b64_json" or "url"');
+    let submit;
+    try {
+      submit = parseSubmitRequest({ type: 'image', model: body.model, input: imageInput(body) }, config);
+    } catch (err) {
+      jobs.countRejection(err);
+      throw err;
+    }
+    const { job } = await jobs.submit(request.principal, submit);
+    request.jobId = job.id;
+    request.raw.once('close', () => {
+      if (!reply.sent && !job.terminal) void jobs.cancel(job);
+    });
+    await job.whenEnded();
+    const view = job.view();
+    if (view.status !== 'succeeded') {
+      if (format === 'b64_json') await jobs.forget(job, 'deleted');
+      const code = view.error?.code ?? 'internal';
+      const status = (ERROR_STATUS as Record<string, number>)[code] ?? (code === 'timeout' ? 504 : code === 'canceled' ? 499 : 500);
+      return reply.code(status).send(openAiError(status, code, view.error?.message ?? 'the job failed', null));
+    }
+    const created = Math.floor(job.createdAt.getTime() / 1000);
+    if (format === 'b64_json') return { created, data: await b64Images(job) };
+    const origin = `${request.protocol}://${request.host}`;
+    return { created, data: view.outputs.map((o) => ({ url: `${origin}${o.url}` })) };
+  });
+};
