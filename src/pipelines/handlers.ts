@@ -1,8 +1,18 @@
 import type { JobType } from '../jobs/types.js';
+import type { FfmpegUnavailable, VideoEncoding } from '../media/ffmpeg-binary.js';
 import type { JobHandler } from './job-handler.js';
 import { tensorJobHandler } from './tensor/job-handler.js';
+import { createVideoJobHandler } from './video/job-handler.js';
+
+export interface HandlerDeps {
+  /** ffmpeg and the encoders, settled once at start (`--video-encoder`) */
+  videoEncoding: VideoEncoding | FfmpegUnavailable;
+}
 
 /** The main-thread face of each job type. */
-export const JOB_HANDLERS: Partial<Record<JobType, JobHandler>> = {
-  tensor: tensorJobHandler as JobHandler,
-};
+export function createJobHandlers(deps: HandlerDeps): Partial<Record<JobType, JobHandler>> {
+  return {
+    tensor: tensorJobHandler as JobHandler,
+    video: createVideoJobHandler(async () => deps.videoEncoding) as JobHandler,
+  };
+}

@@ -8,7 +8,8 @@ import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { registerGpuMetrics } from '../metrics/gpu-metrics.js';
 import type { Nvml } from '../native/nvml.js';
 import { MediaPool } from '../media/pool.js';
-import { JOB_HANDLERS } from '../pipelines/handlers.js';
+import { createJobHandlers } from '../pipelines/handlers.js';
+import type { FfmpegUnavailable, VideoEncoding } from '../media/ffmpeg-binary.js';
 import { Executor } from '../runtime/executor.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
 import type { DeviceSpec } from '../runtime/model-types.js';
@@ -42,6 +43,8 @@ export interface NodeOptions {
   startupNotes?: Array<{ level: 'info' | 'warn'; msg: string; facts?: Record<string, unknown> }>;
   /** extra facts shown in /readyz (ffmpeg binary and version, ...) */
   readyFacts?: Record<string, unknown>;
+  /** ffmpeg and its encoders for video jobs, or why video jobs cannot run */
+  videoEncoding: VideoEncoding | FfmpegUnavailable;
 }
 
 /** One inference node: its services and its HTTP faces. Built the same way by the CLI and by the tests. */
@@ -93,7 +96,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     media,
     metrics,
     log,
-    handlers: JOB_HANDLERS,
+    handlers: createJobHandlers({ videoEncoding: options.videoEncoding }),
     webhooks: options.webhooks(log),
     limits: { uploadLimitBytes: config.uploadLimitBytes, bodyLimitBytes: config.bodyLimitBytes },
     queueSize: config.queueSize,

@@ -1,7 +1,7 @@
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/options.js';
 import { webhookDispatcherFromConfig } from '../jobs/webhooks/dispatcher.js';
-import { isFfmpegUnavailable, locateFfmpeg } from '../media/ffmpeg-binary.js';
+import { isFfmpegUnavailable, prepareVideoEncoding } from '../media/ffmpeg-binary.js';
 import { nativeStatus } from '../native/kernels.js';
 import { openNvml } from '../native/nvml.js';
 import { resolveDevices } from '../runtime/devices.js';
@@ -20,8 +20,10 @@ export async function nodeOptionsFromConfig(config: Config, extra: { logStream?:
   const https = await buildHttpsOptions(config);
   const { nvml, reason: nvmlNote } = openNvml();
   const { devices, warning } = resolveDevices(config.device, nvml ? nvml.gpuCount : null);
-  const ffmpeg = await locateFfmpeg({ extraEncoder: config.videoEncoder === 'auto' ? undefined : config.videoEncoder });
-  const ffmpegFacts = isFfmpegUnavailable(ffmpeg) ? { ffmpeg: { available: false, reason: ffmpeg.error } } : { ffmpeg: { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source } };
+  const videoEncoding = await prepareVideoEncoding(config.videoEncoder);
+  const ffmpegFacts = isFfmpegUnavailable(videoEncoding)
+    ? { ffmpeg: { available: false, reason: videoEncoding.error } }
+    : { ffmpeg: { path: videoEncoding.ffmpeg.path, version: videoEncoding.ffmpeg.version, source: videoEncoding.ffmpeg.source, encoders: videoEncoding.encoders } };
   const native = nativeStatus();
   return {
     config,
@@ -34,12 +36,13 @@ export async function nodeOptionsFromConfig(config: Config, extra: { logStream?:
     },
     webhooks: (log) => webhookDispatcherFromConfig(config, log),
     readyFacts: ffmpegFacts,
+    videoEncoding,
     startupNotes: [
       ...(warning ? [{ level: 'warn' as const, msg: warning }] : []),
       { level: 'info', msg: 'native addon', facts: { native: native.reason } },
       { level: 'info', msg: 'GPU telemetry', facts: { nvml: nvmlNote } },
-      isFfmpegUnavailable(ffmpeg)
-        ? { level: 'warn', msg: 'no usable ffmpeg: video models cannot run', facts: { reason: ffmpeg.error } }
+      isFfmpegUnavailable(videoEncoding)
+        ? { level: 'warn', msg: 'no usable ffmpeg: video jobs will fail; the other types are unaffected', facts: { reason: videoEncoding.error } }
         : { level: 'info', msg: 'ffmpeg', facts: ffmpegFacts.ffmpeg },
       { level: 'info', msg: 'devices', facts: { devices: devices.map((d) => d.id), authEnabled: authenticator.enabled } },
     ],

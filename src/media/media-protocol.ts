@@ -1,0 +1,53 @@
+import type { ErrorCode } from '../server/errors.js';
+
+/** Formats a client may upload and that the pipelines may write. */
+export const ACCEPTED_IMAGE_FORMATS = ['png', 'jpeg', 'webp'] as const;
+export type ImageFormat = (typeof ACCEPTED_IMAGE_FORMATS)[number];
+
+export interface RgbImage {
+  /** RGB, 8 bits a channel, height × width × 3 (HWC) */
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface DecodeTask {
+  bytes: Uint8Array;
+  field: string;
+  maxInputBytes: number;
+  maxPixels: number;
+  resize?: { width: number; height: number };
+}
+
+export interface EncodeTask {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  format: ImageFormat;
+  quality?: number;
+}
+
+export interface PlanarToRgbTask {
+  /** channels × height × width, values in [-1, 1] (what a VAE decoder writes) */
+  planar: Float32Array;
+  width: number;
+  height: number;
+}
+
+export interface RgbToPlanarTask {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * A refusal made in a worker. Errors are structured-cloned across threads as plain `Error`s (class and
+ * extra fields are lost), so the worker returns refusals as values and the pool rethrows them as ApiError.
+ */
+export interface MediaRefusal {
+  code: Extract<ErrorCode, 'unsupported_media_type' | 'payload_too_large' | 'invalid_input'>;
+  message: string;
+  field: string;
+}
+
+export type WorkerReply<T> = { ok: true; value: T } | { ok: false; refusal: MediaRefusal };

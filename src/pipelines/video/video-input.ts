@@ -1,0 +1,121 @@
+import { randomInt } from 'node:crypto';
+import { ApiError, invalidInput } from '../../server/errors.js';
+import type { VideoContainer } from '../../media/ffmpeg-binary.js';
+import { SCHEDULER_NAMES, type SchedulerName } from '../diffusion/schedulers/index.js';
+import type { ParseContext } from '../job-handler.js';
+import type { VideoModelInfo } from './protocol.js';
+
+export const VIDEO_FORMATS: readonly VideoContainer[] = ['mp4', 'webm'];
+const MAX_FPS = 60;
+const MAX_PROMPT_CHARS = 4096;
+const MAX_SEED = 2 ** 32 - 1;
+
+/** An init image: bytes sent inline (data URL or base64), or a part of a multipart job. */
+export type ImageSource = { inline: Buffer } | { part: string };
+
+export interface VideoInput {
+  prompt: string;
+  negativePrompt: string;
+  width: number;
+  height: number;
+  frames: number;
+  fps: number;
+  steps: number;
+  guidanceScale: number;
+  seed: number;
+  scheduler: SchedulerName | null;
+  /** `maxBytes`: the node's upload limit, which bounds an inline image as it does an uploaded one */
+  init: { image: ImageSource; strength: number; maxBytes: number } | null;
+  format: VideoContainer;
+}
+
+const FIELDS = new Set([
+  'prompt', 'negative_prompt', 'width', 'height', 'frames', 'fps', 'steps', 'guidance_scale', 'seed', 'scheduler', 'init_image', 'strength', 'format',
+]);
+
+function text(raw: unknown, field: string, required: boolean): string {
+  if (raw === undefined && !required) return '';
+  if (typeof raw !== 'string' || (required && raw.trim() === '')) throw invalidInput(field, `${field} must be ${required ? 'a non-empty' : 'a'} string`);
+  if (raw.length > MAX_PROMPT_CHARS) throw invalidInput(field, `${field} must be at most ${MAX_PROMPT_CHARS} characters`);
+  return raw;
+}
+
+function integer(raw: unknown, field: string, fallback: number, min: number, max: number): number {
+  const value = raw ?? fallback;
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+    throw invalidInput(field, `${field} must be an integer from ${min} to ${max}`);
+  }
+  return value as number;
+}
+
+function number(raw: unknown, field: string, fallback: number, check: (n: number) => boolean, range: string): number {
+  const value = raw ?? fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) throw invalidInput(field, `${field} must be a number ${range}`);
+  return value;
+}
+
+function size(raw: unknown, field: string, fallback: number, factor: number): number {
+  const value = integer(raw, field, fallback, factor, 8192);
+  if (value % factor !== 0) throw invalidInput(field, `${field} must be a multiple of ${factor}`);
+  return value;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** `data:image/...;base64,...`, bare base64, or `file:<part>` of a multipart job. */
+function imageSource(raw: unknown, field: string, ctx: ParseContext): ImageSource {
+  if (typeof raw !== 'string' || raw === '') throw invalidInput(field, `${field} must be a data URL, base64 or "file:<part>"`);
+  const part = /^file:(.+)$/.exec(raw)?.[1];
+  if (part !== undefined) {
+    if (!ctx.uploads.has(part)) throw invalidInput(field, `${field} names no uploaded part of this request`);
+    return { part };
+  }
+  const dataUrl = /^data:([^;,]*)(;base64)?,/.exec(raw);
+  if (raw.startsWith('data:') && !dataUrl?.[2]) throw invalidInput(field, `${field} must be a base64 data URL`);
+  const payload = dataUrl ? raw.slice(dataUrl[0].length) : raw;
+  if (!BASE64.test(payload) || payload.length % 4 === 1) throw invalidInput(field, `${field} is not valid base64`);
+  return { inline: Buffer.from(payload, 'base64') };
+}
+
+/** Validates a video job's input against API.md and the model's limits; every refusal names its field. */
+export function parseVideoInput(input: unknown, ctx: ParseContext): VideoInput {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidInput('input', 'input must be an object');
+  const raw = input as Record<string, unknown>;
+  const unknown = Object.keys(raw).find((k) => !FIELDS.has(k));
+  if (unknown !== undefined) throw invalidInput(`input.${unknown}`, `video jobs take no field of that name; they take ${[...FIELDS].join(', ')}`);
+  const info = ctx.model.metadata.info as unknown as VideoModelInfo;
+
+  const width = size(raw.width, 'input.width', info.width, info.vae_scale_factor);
+  const height = size(raw.height, 'input.height', info.height, info.vae_scale_factor);
+  if (width * height > info.max_pixels) {
+    throw new ApiError('payload_too_large', `width × height must be at most ${info.max_pixels} pixels for this model`, raw.width === undefined ? 'input.height' : 'input.width');
+  }
+  const format = raw.format ?? 'mp4';
+  if (!VIDEO_FORMATS.includes(format as VideoContainer)) throw invalidInput('input.format', `format must be one of ${VIDEO_FORMATS.join(', ')}`);
+  const scheduler = raw.scheduler ?? null;
+  if (scheduler !== null && !SCHEDULER_NAMES.includes(scheduler as SchedulerName)) {
+    throw invalidInput('input.scheduler', `scheduler must be one of ${SCHEDULER_NAMES.join(', ')}`);
+  }
+  let init: VideoInput['init'] = null;
+  if (raw.init_image !== undefined) {
+    if (!info.image_to_video) throw invalidInput('input.init_image', 'this model has no VAE encoder, so it cannot start from an image');
+    const strength = number(raw.strength, 'input.strength', 0.8, (n) => n > 0 && n <= 1, 'greater than 0 and at most 1');
+    init = { image: imageSource(raw.init_image, 'input.init_image', ctx), strength, maxBytes: ctx.limits.uploadLimitBytes };
+  } else if (raw.strength !== undefined) {
+    throw invalidInput('input.strength', 'strength applies only with an init_image');
+  }
+  return {
+    prompt: text(raw.prompt, 'input.prompt', true),
+    negativePrompt: text(raw.negative_prompt, 'input.negative_prompt', false),
+    width,
+    height,
+    frames: integer(raw.frames, 'input.frames', info.frames, 1, info.max_frames),
+    fps: number(raw.fps, 'input.fps', info.fps, (n) => n > 0 && n <= MAX_FPS, `greater than 0 and at most ${MAX_FPS}`),
+    steps: integer(raw.steps, 'input.steps', info.steps, 1, info.max_steps),
+    guidanceScale: number(raw.guidance_scale, 'input.guidance_scale', info.guidance_scale, (n) => n >= 0 && n <= 50, 'from 0 to 50'),
+    seed: integer(raw.seed, 'input.seed', randomInt(MAX_SEED), 0, MAX_SEED),
+    scheduler: scheduler as SchedulerName | null,
+    init,
+    format: format as VideoContainer,
+  };
+}

@@ -1,0 +1,138 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { chooseEncoders, isFfmpegUnavailable, locateFfmpeg, prepareVideoEncoding } from '../../src/media/ffmpeg-binary.js';
+import { encodeVideo, VideoEncodingError } from '../../src/media/video-encoder.js';
+import { isWebm, mp4TopLevelBoxes } from './containers.js';
+
+const located = await locateFfmpeg();
+if (isFfmpegUnavailable(located)) throw new Error(located.error);
+const ffmpegPath = located.path;
+const encoders = chooseEncoders(located);
+
+/** `count` frames of a white square sliding right over black. */
+async function* slidingSquare(width: number, height: number, count: number): AsyncGenerator<Uint8Array> {
+  for (let f = 0; f < count; f++) {
+    const rgb = new Uint8Array(width * height * 3);
+    for (let y = 2; y < 8 && y < height; y++) {
+      for (let x = f * 2; x < f * 2 + 6 && x < width; x++) rgb.fill(255, (y * width + x) * 3, (y * width + x) * 3 + 3);
+    }
+    yield rgb;
+  }
+}
+
+const ffmpegChildren = (): string[] => {
+  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).trim();
+  return out ? out.split('\n').filter((line) => /ffmpeg/.test(line)) : [];
+};
+
+/** ffmpeg's children, once a killed one has had up to two seconds to be reaped. */
+async function ffmpegLeft(): Promise<string[]> {
+  for (let i = 0; i < 40 && ffmpegChildren().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  return ffmpegChildren();
+}
+
+t.test('the bundled ffmpeg is found with a working x264 and VP9 encoder', async (t) => {
+  t.match(located, { version: /\S/, encoders: { libx264: true, 'libvpx-vp9': true } });
+  t.equal(encoders.mp4, located.encoders.h264_nvenc ? 'h264_nvenc' : 'libx264');
+});
+
+t.test('a forced encoder replaces the automatic choice for its container', async (t) => {
+  t.same(chooseEncoders({ ...located, encoders: { ...located.encoders, h264_nvenc: true }, codecs: { ...located.codecs, h264_nvenc: 'h264' } }, 'libx264').mp4, 'libx264');
+  t.throws(() => chooseEncoders(located, 'no_such_encoder'), /--video-encoder no_such_encoder/);
+});
+
+t.test('an mp4 is H.264 with the moov box before any mdat', async (t) => {
+  const frames: number[] = [];
+  const video = await encodeVideo({
+    ffmpegPath, width: 32, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!,
+    frames: slidingSquare(32, 16, 6),
+    onFrame: (n) => frames.push(n),
+  });
+  const boxes = mp4TopLevelBoxes(video);
+  t.equal(boxes[0], 'ftyp');
+  t.ok(boxes.includes('mdat'), 'has media data');
+  t.ok(boxes.indexOf('moov') < boxes.indexOf('mdat'), `moov before mdat in ${boxes.join(',')}`);
+  t.ok(video.includes(Buffer.from('avc1')), 'H.264 sample entry');
+  t.same(frames, [1, 2, 3, 4, 5, 6]);
+});
+
+t.test('a webm starts with an EBML header of DocType webm and holds VP9', async (t) => {
+  const video = await encodeVideo({
+    ffmpegPath, width: 32, height: 16, fps: 12, format: 'webm', encoder: encoders.webm!,
+    frames: slidingSquare(32, 16, 4),
+  });
+  t.ok(isWebm(video));
+  t.ok(video.includes(Buffer.from('V_VP9')), 'VP9 codec id');
+});
+
+t.test('odd sizes encode to both containers', async (t) => {
+  for (const format of ['mp4', 'webm'] as const) {
+    const video = await encodeVideo({
+      ffmpegPath, width: 33, height: 17, fps: 8, format, encoder: encoders[format]!,
+      frames: slidingSquare(33, 17, 3),
+    });
+    t.ok(video.length > 100, `${format}: ${video.length} bytes`);
+  }
+});
+
+t.test('a frame of the wrong size rejects without a hang', async (t) => {
+  async function* wrong(): AsyncGenerator<Uint8Array> {
+    yield new Uint8Array(10);
+  }
+  await t.rejects(encodeVideo({ ffmpegPath, width: 32, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!, frames: wrong() }), /not 1536/);
+  t.same(await ffmpegLeft(), []);
+});
+
+t.test('cancel kills ffmpeg and stops pulling frames', async (t) => {
+  const controller = new AbortController();
+  let pulled = 0;
+  let stopped = false;
+  async function* endless(): AsyncGenerator<Uint8Array> {
+    try {
+      for (;;) {
+        pulled++;
+        if (pulled === 3) setImmediate(() => controller.abort());
+        yield new Uint8Array(32 * 16 * 3);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      stopped = true;
+    }
+  }
+  const running = encodeVideo({ ffmpegPath, width: 32, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!, frames: endless(), signal: controller.signal });
+  await t.rejects(running, { name: 'AbortError' });
+  t.same(await ffmpegLeft(), [], 'no ffmpeg left running');
+  t.ok(stopped, 'the frame source was closed');
+});
+
+t.test('an ffmpeg that crashes gives a clear error', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'infernode-crash-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const crashing = join(dir, 'ffmpeg');
+  writeFileSync(crashing, '#!/bin/sh\necho "simulated failure" >&2\nexit 1\n');
+  chmodSync(crashing, 0o755);
+  const error = await encodeVideo({
+    ffmpegPath: crashing, width: 32, height: 16, fps: 8, format: 'mp4', encoder: 'libx264', frames: slidingSquare(32, 16, 2),
+  }).then(() => null, (e: unknown) => e);
+  t.type(error, VideoEncodingError);
+  t.match((error as Error).message, /^ffmpeg exited with code 1 while encoding mp4 with libx264$/);
+});
+
+t.test('INFERNODE_FFMPEG pointing to a broken binary is reported, not replaced', async (t) => {
+  const found = await locateFfmpeg({ env: { INFERNODE_FFMPEG: '/nonexistent/ffmpeg', PATH: '' } });
+  t.ok(isFfmpegUnavailable(found));
+  t.match(found, { error: /INFERNODE_FFMPEG/ });
+});
+
+t.test('a forced encoder this ffmpeg cannot use makes video encoding unavailable, with the reason', async (t) => {
+  const prepared = await prepareVideoEncoding('no_such_encoder');
+  t.match(prepared, { error: /--video-encoder no_such_encoder/ });
+});
+
+t.test('no ffmpeg at all makes video encoding unavailable, with the reason', async (t) => {
+  const prepared = await prepareVideoEncoding('auto', { INFERNODE_FFMPEG: '/nonexistent/ffmpeg' });
+  t.match(prepared, { error: /does not run/ });
+});

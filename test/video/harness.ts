@@ -1,0 +1,113 @@
+// Runs video jobs in-process: the executor model on the CPU, a media pool, and the job handler, joined by a
+// JobContext like the job service's, which records outputs, events and encoded frames.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import type { PipelineEvent } from '../../src/jobs/types.js';
+import { MediaPool } from '../../src/media/pool.js';
+import { JobCanceledError, type ExecutorModel, type RunContext } from '../../src/pipelines/executor-types.js';
+import type { JobContext, ModelView, ParseContext } from '../../src/pipelines/job-handler.js';
+import { loadVideoModel } from '../../src/pipelines/video/executor-model.js';
+import { detectModel } from '../../src/runtime/model-catalog.js';
+import { createSessionFactory } from '../../src/runtime/session-factory.js';
+import { fixtureModelsDir } from '../helpers/fixtures.js';
+
+export interface RecordedJob {
+  context: JobContext;
+  controller: AbortController;
+  outputs: Map<string, { contentType: string; data: Buffer }>;
+  events: PipelineEvent[];
+  framesEncoded: Array<{ codec: string; frames: number }>;
+  /** every ONNX Runtime run, for benchmarks */
+  runs: Array<{ graph: string; seconds: number }>;
+  /** sees every event, from the executor (denoise) and from the handler (encode) alike */
+  onEvent: (event: PipelineEvent) => void;
+}
+
+export interface VideoHarness {
+  model: ModelView;
+  parseContext(uploads?: Record<string, Buffer>): ParseContext;
+  job(uploads?: Record<string, Buffer>): RecordedJob;
+  close(): Promise<void>;
+}
+
+export async function videoHarness(): Promise<VideoHarness> {
+  const dir = path.join(await fixtureModelsDir(['tiny-video']), 'tiny-video');
+  const spec = await detectModel(dir);
+  const executorModel = (await loadVideoModel(spec, createSessionFactory({ id: 'cpu', kind: 'cpu', index: 0 }))) as ExecutorModel;
+  const media = new MediaPool({ threads: 1 });
+  const model: ModelView = { spec, metadata: executorModel.metadata };
+  const limits = { uploadLimitBytes: 8 << 20, bodyLimitBytes: 8 << 20 };
+  const parseContext = (uploads: Record<string, Buffer> = {}): ParseContext => ({
+    model,
+    uploads: { has: (p) => p in uploads, size: (p) => uploads[p]?.length ?? 0 },
+    limits,
+  });
+
+  function job(uploads: Record<string, Buffer> = {}): RecordedJob {
+    const controller = new AbortController();
+    const recorded: Omit<RecordedJob, 'context'> = { controller, outputs: new Map(), events: [], framesEncoded: [], runs: [], onEvent: () => {} };
+    const record = (event: PipelineEvent): void => {
+      recorded.events.push(event);
+      recorded.onEvent(event);
+    };
+    const runContext: RunContext = {
+      jobId: 'job_test',
+      cancelled: () => controller.signal.aborted,
+      throwIfCancelled() {
+        if (controller.signal.aborted) throw new JobCanceledError();
+      },
+      emit: record,
+      observeRun: (graph, seconds) => recorded.runs.push({ graph, seconds }),
+      observeBatch() {},
+    };
+    const context: JobContext = {
+      jobId: 'job_test',
+      model,
+      signal: controller.signal,
+      media,
+      execute: async <R>(payload: unknown) => (await executorModel.run(payload, runContext)).result as R,
+      readUpload: async (part) => Buffer.from(uploads[part]!),
+      writeOutput: async (name, contentType, data) => {
+        recorded.outputs.set(name, { contentType, data: Buffer.from(data) });
+      },
+      emit: record,
+      reportSeed() {},
+      recordFramesEncoded: (codec, frames) => recorded.framesEncoded.push({ codec, frames }),
+    };
+    return Object.assign(recorded, { context });
+  }
+
+  return {
+    model,
+    parseContext,
+    job,
+    close: async () => {
+      await executorModel.dispose();
+      await media.destroy();
+    },
+  };
+}
+
+/** Decodes a video back to RGB frames with ffmpeg (ffprobe being absent here). */
+export function decodeFrames(ffmpegPath: string, video: Buffer, width: number, height: number): Uint8Array[] {
+  const raw = execFileSync(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+    input: video,
+    maxBuffer: 256 << 20,
+  });
+  const frameBytes = width * height * 3;
+  return Array.from({ length: raw.length / frameBytes }, (_, i) => raw.subarray(i * frameBytes, (i + 1) * frameBytes));
+}
+
+/** The centroid of the pixels whose channel `channel` stands out (≥ 160) from the dark background. */
+export function centroid(rgb: Uint8Array, width: number, channel: 0 | 1 | 2): { x: number; y: number; pixels: number } {
+  let sx = 0;
+  let sy = 0;
+  let n = 0;
+  for (let i = 0; i < rgb.length / 3; i++) {
+    if (rgb[i * 3 + channel]! < 160) continue;
+    sx += i % width;
+    sy += Math.floor(i / width);
+    n++;
+  }
+  return { x: sx / n, y: sy / n, pixels: n };
+}

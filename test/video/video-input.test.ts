@@ -1,0 +1,110 @@
+import t from 'tap';
+import { ApiError } from '../../src/server/errors.js';
+import type { ParseContext } from '../../src/pipelines/job-handler.js';
+import type { VideoModelInfo } from '../../src/pipelines/video/protocol.js';
+import { parseVideoInput } from '../../src/pipelines/video/video-input.js';
+
+const info: VideoModelInfo = {
+  width: 256, height: 256, frames: 16, fps: 8, steps: 4, guidance_scale: 7.5, vae_scale_factor: 8,
+  image_to_video: true, max_frames: 64, max_pixels: 512 * 512, max_steps: 50,
+};
+
+function context(overrides: Partial<VideoModelInfo> = {}, parts: Record<string, number> = {}): ParseContext {
+  return {
+    model: {
+      spec: { name: 'tiny-video', type: 'video', dir: '/nonexistent', manifest: {} },
+      metadata: { inputs: [], outputs: [], info: { ...info, ...overrides } as unknown as Record<string, unknown> },
+    },
+    uploads: { has: (p) => p in parts, size: (p) => parts[p] ?? 0 },
+    limits: { uploadLimitBytes: 1 << 20, bodyLimitBytes: 1 << 20 },
+  };
+}
+
+function refusal(input: unknown, ctx = context()): ApiError {
+  try {
+    parseVideoInput(input, ctx);
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+  throw new Error('the input was accepted');
+}
+
+const ok = { prompt: 'a red square' };
+
+t.test('defaults come from the model and the contract', async (t) => {
+  const parsed = parseVideoInput({ ...ok, seed: 3 }, context());
+  t.match(parsed, { width: 256, height: 256, frames: 16, fps: 8, steps: 4, guidanceScale: 7.5, seed: 3, format: 'mp4', init: null });
+});
+
+t.test('a missing seed is drawn at random', async (t) => {
+  t.ok(Number.isInteger(parseVideoInput(ok, context()).seed));
+});
+
+t.test('frames 0 is refused naming input.frames', async (t) => {
+  t.match(refusal({ ...ok, frames: 0 }), { statusCode: 400, code: 'invalid_input', field: 'input.frames' });
+});
+
+t.test('frames over the model limit are refused naming input.frames', async (t) => {
+  t.match(refusal({ ...ok, frames: 65 }), { statusCode: 400, field: 'input.frames', message: /1 to 64/ });
+});
+
+t.test('fps 0 or below is refused naming input.fps', async (t) => {
+  t.match(refusal({ ...ok, fps: 0 }), { statusCode: 400, field: 'input.fps' });
+  t.match(refusal({ ...ok, fps: -8 }), { statusCode: 400, field: 'input.fps' });
+});
+
+t.test('fps over 60 is refused naming input.fps', async (t) => {
+  t.match(refusal({ ...ok, fps: 61 }), { statusCode: 400, field: 'input.fps' });
+});
+
+t.test('a fractional fps within range is accepted', async (t) => {
+  t.equal(parseVideoInput({ ...ok, fps: 7.5 }, context()).fps, 7.5);
+});
+
+t.test('sizes over the pixel limit are refused with 413', async (t) => {
+  t.match(refusal({ ...ok, width: 1024, height: 1024 }), { statusCode: 413, code: 'payload_too_large', field: 'input.width' });
+});
+
+t.test('a size that is not a multiple of 8 is refused', async (t) => {
+  t.match(refusal({ ...ok, width: 250 }), { statusCode: 400, field: 'input.width', message: /multiple of 8/ });
+});
+
+t.test('an unknown format is refused naming input.format', async (t) => {
+  t.match(refusal({ ...ok, format: 'gif' }), { statusCode: 400, field: 'input.format', message: /mp4, webm/ });
+});
+
+t.test('an init image that is not base64 is refused naming input.init_image', async (t) => {
+  t.match(refusal({ ...ok, init_image: 'not base64 at all!' }), { statusCode: 400, field: 'input.init_image' });
+});
+
+t.test('an init image naming a part that was not uploaded is refused', async (t) => {
+  t.match(refusal({ ...ok, init_image: 'file:picture' }), { statusCode: 400, field: 'input.init_image' });
+});
+
+t.test('an init image from an uploaded part or a data URL is accepted with its strength', async (t) => {
+  t.match(parseVideoInput({ ...ok, init_image: 'file:picture', strength: 0.5 }, context({}, { picture: 10 })).init, { image: { part: 'picture' }, strength: 0.5 });
+  const inline = parseVideoInput({ ...ok, init_image: 'data:image/png;base64,iVBORw0KGgo=' }, context()).init;
+  t.same(inline?.image, { inline: Buffer.from('iVBORw0KGgo=', 'base64') });
+});
+
+t.test('strength outside (0, 1] is refused naming input.strength', async (t) => {
+  t.match(refusal({ ...ok, init_image: 'iVBORw0KGgo=', strength: 1.5 }), { field: 'input.strength' });
+  t.match(refusal({ ...ok, init_image: 'iVBORw0KGgo=', strength: 0 }), { field: 'input.strength' });
+});
+
+t.test('an init image for a model without a VAE encoder is refused', async (t) => {
+  t.match(refusal({ ...ok, init_image: 'iVBORw0KGgo=' }, context({ image_to_video: false })), { field: 'input.init_image' });
+});
+
+t.test('a missing prompt is refused naming input.prompt', async (t) => {
+  t.match(refusal({}), { field: 'input.prompt' });
+});
+
+t.test('an unknown field is refused naming it', async (t) => {
+  t.match(refusal({ ...ok, n: 2 }), { field: 'input.n' });
+});
+
+t.test('steps over the model limit are refused naming input.steps', async (t) => {
+  t.match(refusal({ ...ok, steps: 51 }), { field: 'input.steps' });
+});
