@@ -92,9 +92,10 @@ async function listCommand(flags: string[], json: boolean, io: CommandOutput): P
   const nameWidth = Math.max(4, ...entries.map((e) => e.name.length));
   io.out(`${'NAME'.padEnd(nameWidth)}  TYPE    SIZE        STATE`);
   for (const e of entries) {
-    const state = e.problem ? `unusable: ${e.problem}` : 'ok (run "infernode models check" for the graphs)';
+    const state = e.problem ? `unusable: ${e.problem}` : 'ok';
     io.out(`${e.name.padEnd(nameWidth)}  ${(e.type ?? '-').padEnd(6)}  ${formatBytes(e.bytes).padEnd(10)}  ${state}`);
   }
+  io.out('(layouts only: "infernode models check <dir>" reads the graphs)');
   return 0;
 }
 

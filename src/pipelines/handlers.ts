@@ -1,5 +1,7 @@
 import type { JobType } from '../jobs/types.js';
 import type { FfmpegUnavailable, VideoEncoding } from '../media/ffmpeg-binary.js';
+import { chatJobHandler } from './chat/job-handler.js';
+import { imageJobHandler } from './image/job-handler.js';
 import type { JobHandler } from './job-handler.js';
 import { tensorJobHandler } from './tensor/job-handler.js';
 import { createVideoJobHandler } from './video/job-handler.js';
@@ -13,6 +15,8 @@ export interface HandlerDeps {
 export function createJobHandlers(deps: HandlerDeps): Partial<Record<JobType, JobHandler>> {
   return {
     tensor: tensorJobHandler as JobHandler,
+    chat: chatJobHandler as JobHandler,
+    image: imageJobHandler as JobHandler,
     video: createVideoJobHandler(async () => deps.videoEncoding) as JobHandler,
   };
 }

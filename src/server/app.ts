@@ -23,6 +23,8 @@ import { jobRoutes } from './routes/jobs.js';
 import { kserveRoutes } from './routes/kserve.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
+import { openaiImageRoutes } from './routes/openai-images.js';
+import { openaiTextRoutes } from './routes/openai-text.js';
 import { openapiRoutes } from './routes/openapi.js';
 import type { RouteContext } from './routes/route-context.js';
 import './fastify-types.js';
@@ -139,6 +141,8 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
   await app.register(jobRoutes, ctx);
   await app.register(kserveRoutes, ctx);
   await app.register(modelRoutes, ctx);
+  await app.register(openaiTextRoutes, ctx);
+  await app.register(openaiImageRoutes, ctx);
   await app.register(openapiRoutes);
 
   let metricsApp: FastifyInstance | null = null;

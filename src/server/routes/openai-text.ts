@@ -71,8 +71,10 @@ interface Completion {
   kind: Kind;
 }
 
-function chunk(c: Completion, choice: Json, extra: Json = {}): string {
-  return JSON.stringify({ id: c.id, object: c.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: c.created, model: c.model, choices: [{ index: 0, ...choice }], ...extra });
+/** One streamed chunk: a choice, or none (the usage chunk). */
+function chunk(c: Completion, choice: Json | null, extra: Json = {}): string {
+  const object = c.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+  return JSON.stringify({ id: c.id, object, created: c.created, model: c.model, choices: choice ? [{ index: 0, ...choice }] : [], ...extra });
 }
 
 /** How an ended job that did not succeed answers: its error code's status (a client-side 499 for a cancel). */
@@ -160,7 +162,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
       if (view.status === 'succeeded') {
         const result = view.result as ChatResult;
         send(chunk(c, { ...(c.kind === 'chat' ? { delta: {} } : { text: '' }), logprobs: null, finish_reason: result.finish_reason }, usageNull));
-        if (includeUsage) send(JSON.stringify({ id: c.id, object: c.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: c.created, model: c.model, choices: [], usage: result.usage }));
+        if (includeUsage) send(chunk(c, null, { usage: result.usage }));
       } else {
         send(JSON.stringify(failure(view).body));
       }

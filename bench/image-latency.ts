@@ -1,0 +1,151 @@
+// Issue 4's figures, side by side in one run, on tiny-sd at 512×512, 4 steps, guidance on:
+//  1. end-to-end job latency (HTTP → queue → executor → media pool → scratch) vs the bare onnxruntime-node runs of
+//     the same graphs plus a sharp PNG encode;
+//  2. GET /healthz p99 while 4 image jobs run;
+//  3. throughput of 4 concurrent n=1 jobs vs one n=4 job.
+// The node runs in a child process (`infernode serve`), so the client's work never shares its main thread.
+// Every latency run makes the same picture (seed 1). Run: npm run build && node dist/bench/image-latency.js
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { MediaPool } from '../src/media/pool.js';
+import { loadClipTokenizer } from '../src/pipelines/diffusion/clip-tokenizer.js';
+import type { ExecutorModel, RunContext } from '../src/pipelines/executor-types.js';
+import { loadImageModel } from '../src/pipelines/image/executor-model.js';
+import type { ImagePayload, ImageResult } from '../src/pipelines/image/protocol.js';
+import { detectModel } from '../src/runtime/model-catalog.js';
+import { createSessionFactory } from '../src/runtime/session-factory.js';
+import { spawnDaemon } from './lib/daemon-process.js';
+import { benchModels, fmt, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const SIZE = 512;
+const STEPS = 4;
+const GUIDANCE = 7.5;
+const input = (n: number, seed: number) => ({ prompt: 'a red square', width: SIZE, height: SIZE, steps: STEPS, guidance_scale: GUIDANCE, n, seed });
+
+/** The node as `infernode serve` runs it, in its own process so the client never shares its main thread. */
+async function startNode(modelsDir: string): Promise<{ url: string; stop: () => void }> {
+  const daemon = await spawnDaemon(['--models-dir', modelsDir, '--device', 'cpu', '--log-level', 'warn']);
+  await waitReady(daemon.url);
+  return { url: daemon.url, stop: () => daemon.child.kill('SIGTERM') };
+}
+
+async function job(url: string, body: unknown): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=120' }, body: JSON.stringify({ type: 'image', model: 'tiny-sd', input: body }) });
+  const view = (await res.json()) as { status: string };
+  if (view.status !== 'succeeded') throw new Error(`job ended ${view.status}`);
+  return performance.now() - t0;
+}
+
+/**
+ * The same graph runs as a job (text encoder on the guidance pair, 4 guided UNet steps, VAE decode) and a PNG
+ * encode of the image the job makes (`image`: PNG time depends on the pixels, so it must be the same picture).
+ */
+async function bareRuns(modelDir: string, image: Uint8Array): Promise<() => Promise<number>> {
+  const open = (graph: string) => ort.InferenceSession.create(path.join(modelDir, graph, 'model.onnx'));
+  const [textEncoder, unet, decoder] = await Promise.all([open('text_encoder'), open('unet'), open('vae_decoder')]);
+  const tokenizer = await loadClipTokenizer(path.join(modelDir, 'tokenizer'));
+  const ids = Int32Array.from([...tokenizer.encode('').ids, ...tokenizer.encode('a red square').ids]);
+  const latent = SIZE / 8;
+  const sample = new Float32Array(2 * 4 * latent * latent).fill(0.1);
+  return async () => {
+    const t0 = performance.now();
+    const hidden = (await textEncoder.run({ input_ids: new ort.Tensor('int32', ids, [2, 77]) })).last_hidden_state!;
+    for (let step = 0; step < STEPS; step++) {
+      await unet.run({ sample: new ort.Tensor('float32', sample, [2, 4, latent, latent]), timestep: new ort.Tensor('int64', BigInt64Array.of(999n), [1]), encoder_hidden_states: hidden });
+    }
+    await decoder.run({ latent_sample: new ort.Tensor('float32', sample.subarray(0, 4 * latent * latent), [1, 4, latent, latent]) });
+    await sharp(image, { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toBuffer();
+    return performance.now() - t0;
+  };
+}
+
+/** The pipeline without the node: the executor model in this thread, then the media pool's PNG encode. */
+async function pipelineRuns(modelDir: string): Promise<{ run: () => Promise<number>; image: () => Promise<Uint8Array>; close: () => Promise<void> }> {
+  const model = (await loadImageModel(await detectModel(modelDir), createSessionFactory({ id: 'cpu', kind: 'cpu', index: 0 }))) as ExecutorModel<ImagePayload, ImageResult>;
+  const media = new MediaPool({ threads: 1 });
+  const ctx: RunContext = { jobId: 'bench', cancelled: () => false, throwIfCancelled: () => {}, emit: () => {}, observeRun: () => {}, observeBatch: () => {} };
+  const payload: ImagePayload = { prompt: 'a red square', negativePrompt: '', width: SIZE, height: SIZE, steps: STEPS, guidanceScale: GUIDANCE, scheduler: 'euler', seed: 1, n: 1, init: null };
+  return {
+    image: async () => (await model.run(payload, ctx)).result.images[0]!,
+    run: async () => {
+      const t0 = performance.now();
+      const { result } = await model.run(payload, ctx);
+      await media.encodeImage(result.images[0]!, SIZE, SIZE, 'png');
+      return performance.now() - t0;
+    },
+    close: async () => {
+      await model.dispose();
+      await media.destroy();
+    },
+  };
+}
+
+async function healthzWhile(url: string, clients: number, seconds: number): Promise<{ latencies: number[]; jobs: number }> {
+  let stop = false;
+  let jobs = 0;
+  const loaders = Array.from({ length: clients }, async (_, c) => {
+    for (let i = 0; !stop; i++, jobs++) await job(url, input(1, c * 1000 + i));
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const latencies: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until) {
+    const t0 = performance.now();
+    await (await fetch(`${url}/healthz`)).arrayBuffer();
+    latencies.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  stop = true;
+  await Promise.all(loaders);
+  return { latencies, jobs };
+}
+
+async function main(): Promise<void> {
+  const modelsDir = await benchModels(['tiny-sd']);
+  const node = await startNode(modelsDir);
+  try {
+    const pipeline = await pipelineRuns(path.join(modelsDir, 'tiny-sd'));
+    const bare = await bareRuns(path.join(modelsDir, 'tiny-sd'), await pipeline.image());
+    for (let i = 0; i < 3; i++) {
+      await bare();
+      await pipeline.run();
+      await job(node.url, input(1, 1));
+    }
+    // interleaved, so that all three see the same machine state
+    const bareMs: number[] = [];
+    const pipelineMs: number[] = [];
+    const e2eMs: number[] = [];
+    await repeat(RUNS, async () => {
+      bareMs.push(await bare());
+      pipelineMs.push(await pipeline.run());
+      e2eMs.push(await job(node.url, input(1, 1)));
+    });
+    await pipeline.close();
+    const idle = await healthzWhile(node.url, 0, 4);
+    const { latencies, jobs } = await healthzWhile(node.url, 4, 8);
+    const concurrent = await repeat(Math.max(3, RUNS >> 1), async (run) => {
+      const t0 = performance.now();
+      await Promise.all([0, 1, 2, 3].map((i) => job(node.url, input(1, run * 10 + i))));
+      return performance.now() - t0;
+    });
+    const batched = await repeat(Math.max(3, RUNS >> 1), async (run) => job(node.url, input(4, run * 10)));
+
+    console.log(`image-latency: tiny-sd ${SIZE}×${SIZE}, ${STEPS} steps, guidance ${GUIDANCE}; ${machine()}; medians of ${RUNS} runs`);
+    console.log(`  bare ORT runs + sharp PNG encode   ${fmt(median(bareMs), 1)} ms`);
+    console.log(`  pipeline in-process + pool encode  ${fmt(median(pipelineMs), 1)} ms   ratio ${fmt(median(pipelineMs) / median(bareMs))} × bare`);
+    console.log(`  end-to-end job (Prefer: wait)      ${fmt(median(e2eMs), 1)} ms   ratio ${fmt(median(e2eMs) / median(bareMs))} × bare (target ≤ 1.10)`);
+    console.log(`  /healthz, node idle                p50 ${fmt(p50(idle.latencies))} ms, p99 ${fmt(p99(idle.latencies))} ms over ${idle.latencies.length} probes`);
+    console.log(`  /healthz while 4 image jobs run    p50 ${fmt(p50(latencies))} ms, p99 ${fmt(p99(latencies))} ms over ${latencies.length} probes, ${jobs} jobs (target p99 ≤ 10 ms)`);
+    const concurrentIps = 4000 / median(concurrent);
+    const batchedIps = 4000 / median(batched);
+    console.log(`  4 concurrent n=1 jobs              ${fmt(median(concurrent), 1)} ms   ${fmt(concurrentIps)} images/s`);
+    console.log(`  one n=4 job                        ${fmt(median(batched), 1)} ms   ${fmt(batchedIps)} images/s   (${fmt(batchedIps / concurrentIps)} × the concurrent jobs)`);
+  } finally {
+    node.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,88 @@
+// Field validators shared by the diffusion job types (image, video): each refusal is an ApiError naming the field.
+import { randomInt } from 'node:crypto';
+import { sniffImageFormat } from '../../media/sniff.js';
+import { ApiError, invalidInput } from '../../server/errors.js';
+import type { ParseContext } from '../job-handler.js';
+import { SCHEDULER_NAMES, type SchedulerName } from './schedulers/index.js';
+
+export const MAX_PROMPT_CHARS = 4096;
+export const MAX_SEED = 2 ** 32 - 1;
+/** the largest side accepted before the pixel limit is even looked at */
+const MAX_SIDE = 16384;
+
+/** An init image: bytes sent inline (data URL or base64), or a part of a multipart job. */
+export type ImageSource = { inline: Buffer } | { part: string };
+
+export function promptText(raw: unknown, field: string, required: boolean): string {
+  if (raw === undefined && !required) return '';
+  if (typeof raw !== 'string' || (required && raw.trim() === '')) throw invalidInput(field, `${field} must be ${required ? 'a non-empty' : 'a'} string`);
+  if (raw.length > MAX_PROMPT_CHARS) throw new ApiError('payload_too_large', `${field} must be at most ${MAX_PROMPT_CHARS} characters`, field);
+  return raw;
+}
+
+export function integerField(raw: unknown, field: string, fallback: number, min: number, max: number): number {
+  const value = raw ?? fallback;
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw invalidInput(field, `${field} must be an integer from ${min} to ${max}`);
+  return value as number;
+}
+
+export function numberField(raw: unknown, field: string, fallback: number, min: number, max: number): number {
+  const value = raw ?? fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw invalidInput(field, `${field} must be a number from ${min} to ${max}`);
+  return value;
+}
+
+export const seedField = (raw: unknown, field: string): number => integerField(raw, field, randomInt(MAX_SEED), 0, MAX_SEED);
+
+/** width and height: positive multiples of `multiple` whose product stays within `maxPixels` (else 413). */
+export function imageSize(raw: { width: unknown; height: unknown }, prefix: string, fallback: { width: number; height: number }, multiple: number, maxPixels: number): { width: number; height: number } {
+  const side = (value: unknown, name: 'width' | 'height'): number => {
+    const field = `${prefix}.${name}`;
+    const n = integerField(value, field, fallback[name], 1, MAX_SIDE);
+    if (n % multiple !== 0) throw invalidInput(field, `${field} must be a multiple of ${multiple}`);
+    return n;
+  };
+  const width = side(raw.width, 'width');
+  const height = side(raw.height, 'height');
+  if (width * height > maxPixels) {
+    const field = `${prefix}.${raw.width === undefined ? 'height' : 'width'}`;
+    throw new ApiError('payload_too_large', `width × height must be at most ${maxPixels} pixels for this model`, field);
+  }
+  return { width, height };
+}
+
+export function schedulerField(raw: unknown, field: string, fallback: SchedulerName): SchedulerName {
+  if (raw === undefined || raw === null) return fallback;
+  if (!SCHEDULER_NAMES.includes(raw as SchedulerName)) throw invalidInput(field, `${field} must be one of ${SCHEDULER_NAMES.join(', ')}`);
+  return raw as SchedulerName;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * `data:image/...;base64,...`, bare base64, or `file:<part>` of a multipart job. Inline bytes that are not PNG,
+ * JPEG or WebP by their signature (SVG, GIF, text...) are refused here, at submission (415); an uploaded part's
+ * bytes, and every image's size and integrity, are checked when the media pool decodes it.
+ */
+export function imageSource(raw: unknown, field: string, ctx: ParseContext): ImageSource {
+  if (typeof raw !== 'string' || raw === '') throw invalidInput(field, `${field} must be a data URL, base64 or "file:<part>"`);
+  const part = /^file:(.+)$/.exec(raw)?.[1];
+  if (part !== undefined) {
+    if (!ctx.uploads.has(part)) throw invalidInput(field, `${field} names no uploaded part of this request`);
+    return { part };
+  }
+  const dataUrl = /^data:([^;,]*)(;base64)?,/.exec(raw);
+  if (raw.startsWith('data:') && !dataUrl?.[2]) throw invalidInput(field, `${field} must be a base64 data URL`);
+  const payload = dataUrl ? raw.slice(dataUrl[0].length) : raw;
+  if (!BASE64.test(payload) || payload.length % 4 === 1) throw invalidInput(field, `${field} is not valid base64`);
+  if ((payload.length * 3) / 4 > ctx.limits.uploadLimitBytes) throw new ApiError('payload_too_large', `${field} is larger than the upload limit`, field);
+  const inline = Buffer.from(payload, 'base64');
+  if (!sniffImageFormat(inline)) throw new ApiError('unsupported_media_type', `${field} must be a PNG, JPEG or WebP image`, field);
+  return { inline };
+}
+
+/** Refuses fields a job type does not take, naming the first. */
+export function onlyFields(raw: Record<string, unknown>, allowed: ReadonlySet<string>, type: string): void {
+  const unknown = Object.keys(raw).find((k) => !allowed.has(k));
+  if (unknown !== undefined) throw invalidInput(`input.${unknown}`, `${type} jobs take no field of that name; they take ${[...allowed].join(', ')}`);
+}

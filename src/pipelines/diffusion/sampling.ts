@@ -1,0 +1,60 @@
+import type { RunContext } from '../executor-types.js';
+import { applyGuidance, usesGuidance } from './guidance.js';
+import { GaussianNoise } from './noise.js';
+import type { Scheduler } from './schedulers/index.js';
+import { scaled } from './schedulers/scheduler.js';
+
+/** Each item's own noise stream, seeded `seed + i`: item i is the same whether made alone or in a batch. */
+export const itemNoise = (seed: number, count: number): GaussianNoise[] => Array.from({ length: count }, (_, i) => new GaussianNoise((seed + i) >>> 0));
+
+/**
+ * Starting latents, one flat array per item (any shape of `size` values): pure noise at the sampler's initial
+ * scale, or (image-to-image) the init latents noised to the level of `firstStep`.
+ */
+export function initialLatents(scheduler: Scheduler, noise: GaussianNoise[], size: number, init: { latents: Float32Array; firstStep: number } | null): Float32Array[] {
+  return noise.map((source) => {
+    const drawn = source.fill(new Float32Array(size));
+    if (!init) return scaled(drawn, scheduler.initNoiseSigma);
+    return scheduler.addNoise(init.latents, drawn, init.firstStep);
+  });
+}
+
+export interface SamplingOptions {
+  scheduler: Scheduler;
+  /** from initialLatents; replaced step by step */
+  latents: Float32Array[];
+  noise: GaussianNoise[];
+  firstStep: number;
+  guidanceScale: number;
+  /**
+   * The UNet on a batch of items concatenated (with guidance, 2× the items: unconditional first), returning
+   * its output in the same layout.
+   */
+  predict(batch: Float32Array, batchSize: number, timestep: number): Promise<Float32Array>;
+  ctx: RunContext;
+}
+
+/** The denoising loop: one UNet run a step for all items (and the guidance pair), cancel checked between steps. */
+export async function sampleLatents(options: SamplingOptions): Promise<Float32Array[]> {
+  const { scheduler, noise, firstStep, guidanceScale, predict, ctx } = options;
+  let latents = options.latents;
+  const count = latents.length;
+  const size = latents[0]!.length;
+  const guided = usesGuidance(guidanceScale);
+  const total = scheduler.timesteps.length - firstStep;
+  const batch = new Float32Array((guided ? 2 : 1) * count * size);
+  for (let step = firstStep; step < scheduler.timesteps.length; step++) {
+    ctx.throwIfCancelled();
+    latents.forEach((item, i) => {
+      const input = scheduler.scaleModelInput(item, step);
+      batch.set(input, i * size);
+      if (guided) batch.set(input, (count + i) * size);
+    });
+    const raw = await predict(batch, guided ? 2 * count : count, scheduler.timesteps[step]!);
+    const output = guided ? applyGuidance(raw, count, size, guidanceScale) : raw;
+    latents = latents.map((item, i) => scheduler.step(output.subarray(i * size, (i + 1) * size), step, item, noise[i]!));
+    ctx.emit({ event: 'progress', data: { step: step - firstStep + 1, total, stage: 'denoise' } });
+  }
+  ctx.throwIfCancelled();
+  return latents;
+}

@@ -1,0 +1,63 @@
+import type { SchedulerConfig } from './config.js';
+import { addDdpmNoise, clipOriginal, ddpmAlphas } from './ddim.js';
+import { predictOriginal, type Scheduler } from './scheduler.js';
+import type { NormalSource } from '../noise.js';
+
+const SIGMA_DATA = 0.5;
+
+/**
+ * LCM's timesteps: the distillation grid (every ⌊T/original_steps⌋-th timestep), highest first, sampled at
+ * ⌊linspace(0, len, steps, endpoint=False)⌋ as diffusers' LCMScheduler.
+ */
+export function lcmTimesteps(config: SchedulerConfig, steps: number): number[] {
+  const original = config.original_inference_steps;
+  const k = Math.floor(config.num_train_timesteps / original);
+  const grid = Array.from({ length: original }, (_, i) => (original - i) * k - 1);
+  return Array.from({ length: steps }, (_, i) => grid[Math.floor((i * grid.length) / steps)]!);
+}
+
+/** Latent Consistency Model multistep sampling (Luo et al. 2023), as diffusers' LCMScheduler. */
+export class LcmScheduler implements Scheduler {
+  readonly timesteps: readonly number[];
+  readonly initNoiseSigma = 1;
+  private readonly alphaBar: Float64Array;
+  private readonly finalAlphaBar: number;
+
+  constructor(
+    private readonly config: SchedulerConfig,
+    steps: number,
+  ) {
+    if (steps > config.original_inference_steps) {
+      throw new RangeError(`lcm allows at most ${config.original_inference_steps} steps (original_inference_steps)`);
+    }
+    this.timesteps = lcmTimesteps(config, steps);
+    ({ alphaBar: this.alphaBar, final: this.finalAlphaBar } = ddpmAlphas(config));
+  }
+
+  scaleModelInput(sample: Float32Array): Float32Array {
+    return sample;
+  }
+
+  step(modelOutput: Float32Array, step: number, sample: Float32Array, noise: NormalSource): Float32Array {
+    const t = this.timesteps[step]!;
+    const last = step === this.timesteps.length - 1;
+    const previous = last ? t : this.timesteps[step + 1]!;
+    const alphaBar = this.alphaBar[t]!;
+    const alphaBarPrev = previous >= 0 ? this.alphaBar[previous]! : this.finalAlphaBar;
+    const scaled = t * this.config.timestep_scaling;
+    const cSkip = SIGMA_DATA ** 2 / (scaled ** 2 + SIGMA_DATA ** 2);
+    const cOut = scaled / Math.sqrt(scaled ** 2 + SIGMA_DATA ** 2);
+    const out = new Float32Array(sample.length);
+    for (let i = 0; i < sample.length; i++) {
+      const x = sample[i]!;
+      const x0 = clipOriginal(this.config, predictOriginal(this.config.prediction_type, modelOutput[i]!, x, alphaBar));
+      const denoised = cOut * x0 + cSkip * x;
+      out[i] = last ? denoised : Math.sqrt(alphaBarPrev) * denoised + Math.sqrt(1 - alphaBarPrev) * noise.normal();
+    }
+    return out;
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, step: number): Float32Array {
+    return addDdpmNoise(this.alphaBar[this.timesteps[step]!]!, original, noise);
+  }
+}

@@ -1,0 +1,44 @@
+import type { NormalSource } from '../noise.js';
+
+export const SCHEDULER_NAMES = ['euler', 'euler_a', 'ddim', 'lcm'] as const;
+export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+
+/**
+ * A sampler whose tables are set for one job's step count. Samples are flat Float32Arrays of any shape (image
+ * latents [b, c, h, w], video latents [b, c, f, h, w]): every operation is elementwise.
+ */
+export interface Scheduler {
+  /** the timestep given to the UNet at each step, highest first */
+  readonly timesteps: readonly number[];
+  /** the standard deviation of the starting noise: pure-noise latents are N(0,1)·initNoiseSigma */
+  readonly initNoiseSigma: number;
+  /** the UNet's input at `step` (a new array, or `sample` itself when the sampler does not rescale) */
+  scaleModelInput(sample: Float32Array, step: number): Float32Array;
+  /** one denoising step from the UNet's (guided) output; returns the sample for the next step */
+  step(modelOutput: Float32Array, step: number, sample: Float32Array, noise: NormalSource): Float32Array;
+  /** image-to-image: clean latents noised to the level the sampler expects at `step` */
+  addNoise(original: Float32Array, noise: Float32Array, step: number): Float32Array;
+}
+
+/**
+ * The step image-to-image starts at, as diffusers' img2img pipelines: the last ⌊steps·strength⌋ steps run,
+ * so strength 1 starts from pure noise and strength 0 runs none (the init image comes back through the VAE).
+ */
+export function startStep(steps: number, strength: number): number {
+  const run = Math.min(Math.floor(steps * strength), steps);
+  return Math.max(steps - run, 0);
+}
+
+/** `values` × `factor`, in a new array. */
+export function scaled(values: Float32Array, factor: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < out.length; i++) out[i] = values[i]! * factor;
+  return out;
+}
+
+/** x̂₀ from the UNet output, for ε- and v-prediction, given ᾱ at the step. */
+export function predictOriginal(prediction: 'epsilon' | 'v_prediction', out: number, sample: number, alphaBar: number): number {
+  return prediction === 'epsilon'
+    ? (sample - Math.sqrt(1 - alphaBar) * out) / Math.sqrt(alphaBar)
+    : Math.sqrt(alphaBar) * sample - Math.sqrt(1 - alphaBar) * out;
+}

@@ -1,0 +1,68 @@
+import { secureZero } from '../../native/secure-memory.js';
+import type { JobContext, JobHandler } from '../job-handler.js';
+import type { ImageSource } from '../diffusion/input-fields.js';
+import { CONTENT_TYPES, parseImageInput, type ImageInput } from './image-input.js';
+import type { ImagePayload, ImageResult } from './protocol.js';
+
+/** An init image is decoded at most at this size (then resized to the job's), whatever the upload limit. */
+const MAX_INIT_IMAGE_PIXELS = 4096 * 4096;
+
+const imageBytes = (image: ImageSource, ctx: JobContext): Promise<Buffer> =>
+  'part' in image ? ctx.readUpload(image.part) : Promise.resolve(image.inline);
+
+/** The init image as RGB at the job's size, decoded and resized in the media pool. */
+async function initRgb(input: ImageInput, ctx: JobContext): Promise<ImagePayload['init']> {
+  if (!input.init) return null;
+  const bytes = await imageBytes(input.init.image, ctx);
+  try {
+    const rgb = await ctx.media.decodeImage(bytes, {
+      field: 'input.init_image',
+      maxInputBytes: input.init.maxBytes,
+      maxPixels: MAX_INIT_IMAGE_PIXELS,
+      resize: { width: input.width, height: input.height },
+      signal: ctx.signal,
+    });
+    return { rgb: rgb.data, strength: input.init.strength };
+  } finally {
+    secureZero(bytes);
+  }
+}
+
+/** Encodes and stores one generated image, zeroing the pixels and the encoded bytes once stored. */
+async function storeImage(image: Uint8Array, index: number, result: ImageResult, input: ImageInput, ctx: JobContext): Promise<void> {
+  try {
+    const encoded = await ctx.media.encodeImage(image, result.width, result.height, input.format, input.quality, ctx.signal);
+    try {
+      await ctx.writeOutput(`image-${index}.${input.format}`, CONTENT_TYPES[input.format], encoded);
+    } finally {
+      secureZero(encoded);
+    }
+  } finally {
+    secureZero(image);
+  }
+}
+
+/** `image` jobs: text-to-image and image-to-image on a diffusers export. */
+export const imageJobHandler: JobHandler<ImageInput> = {
+  type: 'image',
+  parse: parseImageInput,
+  async run(input, ctx) {
+    const init = await initRgb(input, ctx);
+    const payload: ImagePayload = {
+      prompt: input.prompt,
+      negativePrompt: input.negativePrompt,
+      width: input.width,
+      height: input.height,
+      steps: input.steps,
+      guidanceScale: input.guidanceScale,
+      scheduler: input.scheduler,
+      seed: input.seed,
+      n: input.n,
+      init,
+    };
+    const result = await ctx.execute<ImageResult>(payload, init ? [init.rgb.buffer as ArrayBuffer] : []);
+    ctx.reportSeed(result.seed);
+    await Promise.all(result.images.map((image, i) => storeImage(image, i, result, input, ctx)));
+    return { seed: result.seed, truncated_prompt_tokens: result.truncatedTokens };
+  },
+};

@@ -1,0 +1,45 @@
+import type { SchedulerName } from '../diffusion/schedulers/index.js';
+
+/** What the image job handler (main thread) sends the image executor model. */
+export interface ImagePayload {
+  prompt: string;
+  negativePrompt: string;
+  width: number;
+  height: number;
+  steps: number;
+  guidanceScale: number;
+  scheduler: SchedulerName;
+  seed: number;
+  n: number;
+  /** image-to-image: the init image as RGB bytes (HWC), already width × height */
+  init: { rgb: Uint8Array; strength: number } | null;
+}
+
+export interface ImageResult {
+  /** one RGB (HWC) image per requested image; their buffers are transferred */
+  images: Uint8Array[];
+  width: number;
+  height: number;
+  seed: number;
+  /** CLIP tokens dropped from the end of the prompt (and negative prompt) to fit the text encoder */
+  truncatedTokens: number;
+}
+
+/** A loaded image model's `metadata.info`, for validation on the main thread. */
+export interface ImageModelInfo {
+  width: number;
+  height: number;
+  steps: number;
+  guidance_scale: number;
+  scheduler: SchedulerName;
+  /** image side lengths must be multiples of this (the VAE's spatial factor) */
+  size_multiple: number;
+  image_to_image: boolean;
+  /** LCM caps steps at its distillation step count */
+  lcm_max_steps: number;
+  max_pixels: number;
+  max_steps: number;
+  max_n: number;
+  /** CLIP tokens a prompt may hold (BOS and EOS excluded) before it is truncated */
+  max_prompt_tokens: number;
+}

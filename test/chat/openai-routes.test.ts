@@ -1,0 +1,111 @@
+import t from 'tap';
+import OpenAI from 'openai';
+import { call } from '../helpers/http.js';
+import { startNode } from '../helpers/node.js';
+
+const node = await startNode({ models: ['tiny-chat', 'tiny-tensor'] });
+t.teardown(() => node.close());
+const client = new OpenAI({ baseURL: `${node.url}/v1`, apiKey: 'unused-on-loopback', maxRetries: 0 });
+const messages = [{ role: 'user' as const, content: 'Tell me about the river' }];
+
+t.test('the openai client gets a chat completion', async (t) => {
+  const res = await client.chat.completions.create({ model: 'tiny-chat', messages, max_tokens: 8, temperature: 0 });
+  t.equal(res.object, 'chat.completion');
+  t.equal(res.choices[0]!.message.role, 'assistant');
+  t.match(res.choices[0]!.message.content!, /^The miller keeps bread/);
+  t.equal(res.choices[0]!.finish_reason, 'length');
+  t.equal(res.usage!.completion_tokens, 8);
+});
+
+t.test('the openai client streams a chat completion, with usage and the same text', async (t) => {
+  const whole = await client.chat.completions.create({ model: 'tiny-chat', messages, max_tokens: 12, temperature: 0 });
+  const stream = await client.chat.completions.create({ model: 'tiny-chat', messages, max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true } });
+  let text = '';
+  let role: string | undefined;
+  let finish: string | null = null;
+  let usage: OpenAI.CompletionUsage | null | undefined;
+  for await (const chunk of stream) {
+    t.equal(chunk.object, 'chat.completion.chunk');
+    role ??= chunk.choices[0]?.delta.role;
+    text += chunk.choices[0]?.delta.content ?? '';
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  t.equal(role, 'assistant');
+  t.equal(text, whole.choices[0]!.message.content);
+  t.equal(finish, 'length');
+  t.same(usage, whole.usage);
+});
+
+t.test('the openai client gets text completions, streamed and not', async (t) => {
+  const res = await client.completions.create({ model: 'tiny-chat', prompt: 'The cat', max_tokens: 4, temperature: 0 });
+  t.equal(res.object, 'text_completion');
+  t.match(res.choices[0]!.text, /^ \S+/);
+  const stream = await client.completions.create({ model: 'tiny-chat', prompt: 'The cat', max_tokens: 4, temperature: 0, stream: true });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
+  t.equal(text, res.choices[0]!.text);
+});
+
+t.test('a stream ends with data: [DONE]', async (t) => {
+  const res = await call(node, 'POST', '/v1/completions', { body: { model: 'tiny-chat', prompt: 'The cat', max_tokens: 2, stream: true } });
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type'), /text\/event-stream/);
+  t.match(res.text.trimEnd(), /data: \[DONE\]$/);
+});
+
+t.test('bad input gets a 400 in OpenAI error shape naming the parameter', async (t) => {
+  const err = await client.chat.completions.create({ model: 'tiny-chat', messages, temperature: -1 }).catch((e: unknown) => e);
+  t.ok(err instanceof OpenAI.BadRequestError);
+  const body = (err as InstanceType<typeof OpenAI.BadRequestError>).error as { type: string; param: string; code: string };
+  t.equal(body.type, 'invalid_request_error');
+  t.equal(body.param, 'temperature');
+  t.equal(body.code, 'invalid_input');
+});
+
+t.test('a model that is not a chat model is refused with a 400', async (t) => {
+  const res = await call(node, 'POST', '/v1/chat/completions', { body: { model: 'tiny-tensor', messages } });
+  t.equal(res.status, 400);
+  t.equal(res.body.error.param, 'model');
+});
+
+t.test('a prompt over the context is refused with a 400', async (t) => {
+  const res = await call(node, 'POST', '/v1/completions', { body: { model: 'tiny-chat', prompt: 'the river '.repeat(700), max_tokens: 10 } });
+  t.equal(res.status, 400);
+  t.match(res.body.error.message, /context of 1024 tokens/);
+});
+
+const canceledJobs = async (): Promise<number> => {
+  const line = (await call(node, 'GET', '/metrics')).text.split('\n').find((l) => l.startsWith('infernode_jobs_finished_total{') && l.includes('status="canceled"'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+};
+
+async function disconnectsEarly(stream: boolean): Promise<number> {
+  const before = await canceledJobs();
+  const controller = new AbortController();
+  const request = fetch(`${node.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    // this seed writes 279 tokens before its end token, long enough to be cut off
+    body: JSON.stringify({ model: 'tiny-chat', messages, max_tokens: 1000, stream, temperature: 3, seed: 3, repetition_penalty: 10 }),
+    signal: controller.signal,
+  });
+  if (stream) await (await request).body!.getReader().read();
+  else await new Promise((r) => setTimeout(r, 20));
+  controller.abort();
+  await request.catch(() => undefined);
+  for (let i = 0; i < 100 && (await canceledJobs()) === before; i++) await new Promise((r) => setTimeout(r, 50));
+  return (await canceledJobs()) - before;
+}
+
+t.test('a client that disconnects from a stream cancels its job', async (t) => {
+  t.equal(await disconnectsEarly(true), 1);
+});
+
+t.test('a client that disconnects before a completion is answered cancels its job', async (t) => {
+  t.equal(await disconnectsEarly(false), 1);
+});
+
+t.test('the node stays healthy after all of it', async (t) => {
+  t.equal((await call(node, 'GET', '/healthz')).status, 200);
+});

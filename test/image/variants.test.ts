@@ -1,0 +1,29 @@
+import t from 'tap';
+import { channelMeans, halvesPng, imageHarness, pixels } from './harness.js';
+
+// Each variant differs from tiny-sd in one thing real exports differ in; each must load and draw the prompt.
+const VARIANTS = {
+  'tiny-sd-ids-int64': 'input_ids declared int64',
+  'tiny-sd-timestep-float': 'a float timestep of shape [1]',
+  'tiny-sd-timestep-scalar': 'a float scalar timestep',
+  'tiny-sd-vae-parameters': 'a VAE encoder that outputs latent_parameters (mean and log-variance)',
+  'tiny-sd-tokenizer-json': 'tokenizer.json instead of vocab.json + merges.txt',
+  'tiny-sd-vae-scaling': 'a VAE scaling factor of 0.13025',
+  'tiny-sd-fp16': 'float16 inputs and outputs in every graph',
+};
+
+for (const [name, difference] of Object.entries(VARIANTS)) {
+  t.test(`${name} (${difference}) loads, draws the prompt and takes an init image`, async (t) => {
+    const harness = await imageHarness(name);
+    t.teardown(() => harness.close());
+    const text = await harness.run({ prompt: 'a red square', width: 128, height: 128, steps: 4, seed: 5 });
+    const [r, g, b] = channelMeans((await pixels(text.outputs.get('image-0.png')!.data)).rgb);
+    t.ok(r > g + 20 && r > b + 20, `means ${r}, ${g}, ${b}`);
+    const init = await halvesPng(128, 128);
+    const image = await harness.run({ prompt: 'a photo', width: 128, height: 128, steps: 20, strength: 0.1, guidance_scale: 1, seed: 5, init_image: init.toString('base64') });
+    const { rgb } = await pixels(image.outputs.get('image-0.png')!.data);
+    const left = rgb.subarray((64 * 128 + 4) * 3, (64 * 128 + 4) * 3 + 3);
+    const right = rgb.subarray((64 * 128 + 123) * 3, (64 * 128 + 123) * 3 + 3);
+    t.ok(left[2]! > left[0]! + 60 && right[0]! > right[2]! + 60, `left ${[...left]}, right ${[...right]}`);
+  });
+}
