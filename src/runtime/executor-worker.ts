@@ -13,7 +13,22 @@ const sessions = createSessionFactory(device);
 const models = new Map<string, ExecutorModel>();
 const cancelled = new Set<string>();
 
-const post = (message: FromExecutor, transfer?: ArrayBuffer[]): void => port.postMessage(message, transfer ?? []);
+// Token and progress events are coalesced into one message per macrotask: one postMessage per token costs
+// about as much as a decode step of a small model.
+let pending: FromExecutor[] = [];
+let pendingTransfer = new Set<ArrayBuffer>();
+const flush = (): void => {
+  const batch = pending;
+  const transfer = pendingTransfer;
+  pending = [];
+  pendingTransfer = new Set();
+  port.postMessage(batch, [...transfer]);
+};
+const post = (message: FromExecutor, transfer?: ArrayBuffer[]): void => {
+  if (pending.length === 0) setImmediate(flush);
+  pending.push(message);
+  for (const buffer of transfer ?? []) pendingTransfer.add(buffer);
+};
 
 async function load(spec: Extract<ToExecutor, { kind: 'load' }>['spec']): Promise<void> {
   const started = performance.now();

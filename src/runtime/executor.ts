@@ -77,8 +77,14 @@ export class Executor extends EventEmitter {
     if (this.runs.has(jobId)) this.send({ kind: 'cancel', jobId });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the worker once its in-flight runs have ended (canceled runs stop at their next step), or after
+   * `graceMs`: terminating a worker inside a synchronous onnxruntime run aborts the whole process.
+   */
+  async close(graceMs = 10_000): Promise<void> {
     this.closing = true;
+    const deadline = Date.now() + graceMs;
+    while (this.runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.worker.terminate();
   }
 
@@ -88,7 +94,9 @@ export class Executor extends EventEmitter {
 
   private spawn(): Worker {
     const worker = new Worker(WORKER_URL, { workerData: { device: this.device } });
-    worker.on('message', (m: FromExecutor) => this.receive(m));
+    worker.on('message', (batch: FromExecutor[]) => {
+      for (const m of batch) this.receive(m);
+    });
     worker.on('error', (err) => this.crashed(err));
     worker.on('exit', (code) => {
       if (!this.closing) this.crashed(new Error(`executor ${this.device.id} exited with code ${code}`));

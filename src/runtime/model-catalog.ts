@@ -38,7 +38,9 @@ async function detectType(dir: string, manifest: ModelManifest): Promise<ModelTy
   }
   const chatFiles = await Promise.all([exists(path.join(dir, 'config.json')), exists(path.join(dir, 'tokenizer.json'))]);
   if (chatFiles.every(Boolean)) {
-    for (const candidate of CHAT_GRAPH_CANDIDATES) if (await exists(path.join(dir, candidate))) return 'chat';
+    // infernode.json `graph` names another decoder file (e.g. onnx/model_fp16.onnx)
+    const candidates = typeof manifest['graph'] === 'string' ? [manifest['graph']] : CHAT_GRAPH_CANDIDATES;
+    for (const candidate of candidates) if (await exists(path.join(dir, candidate))) return 'chat';
     throw new ModelLayoutError('chat layout without a decoder graph (expected onnx/model.onnx or onnx/decoder_model_merged.onnx)');
   }
   if (await exists(path.join(dir, 'model.onnx'))) {
