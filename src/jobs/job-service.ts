@@ -90,7 +90,7 @@ export class JobService {
     }
     const prepared = options.prepared ?? this.prepare();
     try {
-      return { job: this.admit(owner, request, prepared, options.uploads ?? EMPTY_UPLOADS, idemKey, options.ephemeral ?? false), created: true };
+      return { job: await this.admit(owner, request, prepared, options.uploads ?? EMPTY_UPLOADS, idemKey, options.ephemeral ?? false), created: true };
     } catch (err) {
       await prepared.scratch.eraseAll('deleted');
       this.countRejection(err);
@@ -165,8 +165,11 @@ export class JobService {
     await this.deps.webhooks.close?.();
   }
 
-  private admit(owner: Principal, request: SubmitRequest, prepared: PreparedJob, uploads: UploadSet, idemKey: string | null, ephemeral: boolean): Job {
-    if (this.draining) throw new ApiError('draining', 'the node is shutting down; submit to another node', undefined, 5);
+  private async admit(owner: Principal, request: SubmitRequest, prepared: PreparedJob, uploads: UploadSet, idemKey: string | null, ephemeral: boolean): Promise<Job> {
+    const refuseWhileDraining = (): void => {
+      if (this.draining) throw new ApiError('draining', 'the node is shutting down; submit to another node', undefined, 5);
+    };
+    refuseWhileDraining();
     const model = this.deps.registry.require(request.model, request.type);
     const handler = this.deps.handlers[request.type];
     if (!handler) throw new ApiError('invalid_request', `this node does not run ${request.type} jobs`, 'type');
@@ -174,7 +177,16 @@ export class JobService {
       const problem = this.deps.webhooks.check(request.webhook);
       if (problem) throw new ApiError('invalid_input', problem, 'webhook');
     }
-    const input = handler.parse(request.input, { model: { spec: model.spec, metadata: model.metadata }, uploads, limits: this.deps.limits });
+    let input = handler.parse(request.input, { model: { spec: model.spec, metadata: model.metadata }, uploads, limits: this.deps.limits });
+    if (handler.admit) {
+      const vault = prepared.scratch.inputs;
+      input = await handler.admit(input, {
+        media: this.deps.media,
+        readUpload: (part) => vault.read(part),
+        writeInput: (name, data) => vault.write(name, 'application/octet-stream', data),
+      });
+      refuseWhileDraining();
+    }
     const job = new Job(
       {
         id: prepared.id,

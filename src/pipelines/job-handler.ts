@@ -46,11 +46,26 @@ export interface JobContext {
   recordFramesEncoded(codec: string, frames: number): void;
 }
 
+/** What a job type may use at submission, before the job is queued. */
+export interface AdmissionContext {
+  readonly media: MediaPool;
+  /** decrypts an uploaded part from scratch */
+  readUpload(part: string): Promise<Buffer>;
+  /** seals bytes into the job's input vault; the run reads them back with readUpload(name) */
+  writeInput(name: string, data: Uint8Array): Promise<void>;
+}
+
 /** Main-thread face of a job type: validation, then orchestration of executor, media pool and ffmpeg. */
 export interface JobHandler<Input = unknown> {
   readonly type: JobType;
   /** Validates and normalises `input`; throws ApiError (4xx) naming the field. Must not touch the model. */
   parse(input: unknown, ctx: ParseContext): Input;
+  /**
+   * Checks that need the media pool or the uploads (an init image that is truncated or a decompression bomb),
+   * so that they are a 4xx at submission rather than a failed job; throws ApiError. Runs off the main
+   * thread's hot path only for the job types that have one.
+   */
+  admit?(input: Input, ctx: AdmissionContext): Promise<Input>;
   /** Runs the job; returns the job's `result` (small, structured) or null. */
   run(input: Input, ctx: JobContext): Promise<unknown>;
 }

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { PipelineEvent } from '../../src/jobs/types.js';
 import { MediaPool } from '../../src/media/pool.js';
 import { JobCanceledError, type ExecutorModel, type RunContext } from '../../src/pipelines/executor-types.js';
-import type { JobContext, ModelView, ParseContext } from '../../src/pipelines/job-handler.js';
+import type { JobContext, ModelView, ParseContext, AdmissionContext } from '../../src/pipelines/job-handler.js';
 import { loadImageModel } from '../../src/pipelines/image/executor-model.js';
 import { imageJobHandler } from '../../src/pipelines/image/job-handler.js';
 import { detectModel } from '../../src/runtime/model-catalog.js';
@@ -44,8 +44,13 @@ export async function imageHarness(name = 'tiny-sd'): Promise<ImageHarness> {
   });
 
   async function run(input: unknown, options: { uploads?: Record<string, Buffer>; onEvent?: (e: PipelineEvent, abort: () => void) => void } = {}): Promise<JobRecord> {
-    const uploads = options.uploads ?? {};
-    const parsed = imageJobHandler.parse(input, parseContext(uploads));
+    const uploads = { ...options.uploads };
+    const admission: AdmissionContext = {
+      media,
+      readUpload: async (part) => Buffer.from(uploads[part]!),
+      writeInput: async (name, data) => void (uploads[name] = Buffer.from(data)),
+    };
+    const parsed = await imageJobHandler.admit!(imageJobHandler.parse(input, parseContext(uploads)), admission);
     const controller = new AbortController();
     const record: JobRecord = { outputs: new Map(), events: [], runs: [], seeds: [], result: null };
     const emit = (event: PipelineEvent): void => {

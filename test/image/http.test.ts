@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import t from 'tap';
+import sharp from 'sharp';
 import OpenAI from 'openai';
 import { call } from '../helpers/http.js';
 import { channelMeans, halvesPng, pixels } from './harness.js';
@@ -86,16 +87,26 @@ t.test('an SVG init image is refused with 415 at submission and leaves nothing i
   t.same(await scratchEntries(), before);
 });
 
-t.test('an uploaded decompression bomb fails its job with payload_too_large and leaves nothing in scratch', async (t) => {
+t.test('an uploaded decompression bomb is refused with 413 at submission and leaves nothing in scratch', async (t) => {
   const before = await scratchEntries();
   const form = new FormData();
   form.append('job', JSON.stringify({ ...JOB, input: { ...JOB.input, init_image: 'file:init', strength: 0.5 } }));
   form.append('init', new Blob([pngDeclaring(50_000, 50_000)], { type: 'image/png' }), 'init.png');
   const res = await call(node, 'POST', '/v1/jobs', { body: form, headers: { prefer: 'wait=60' } });
-  t.equal(res.body.status, 'failed');
+  t.equal(res.status, 413);
   t.equal(res.body.error.code, 'payload_too_large');
-  t.match(res.body.error.message, /input\.init_image/);
+  t.equal(res.body.error.field, 'input.init_image');
   t.same(await scratchEntries(), before);
+});
+
+t.test('an uploaded truncated PNG is refused with 400 at submission', async (t) => {
+  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#0a0' } }).png().toBuffer();
+  const form = new FormData();
+  form.append('job', JSON.stringify({ ...JOB, input: { ...JOB.input, init_image: 'file:init', strength: 0.5 } }));
+  form.append('init', new Blob([png.subarray(0, png.length >> 1)], { type: 'image/png' }), 'init.png');
+  const res = await call(node, 'POST', '/v1/jobs', { body: form });
+  t.equal(res.status, 400);
+  t.equal(res.body.error.field, 'input.init_image');
 });
 
 t.test('diffusion steps and per-graph run times are in the metrics', async (t) => {

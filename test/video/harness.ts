@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { PipelineEvent } from '../../src/jobs/types.js';
 import { MediaPool } from '../../src/media/pool.js';
 import { JobCanceledError, type ExecutorModel, type RunContext } from '../../src/pipelines/executor-types.js';
-import type { JobContext, ModelView, ParseContext } from '../../src/pipelines/job-handler.js';
+import type { JobContext, ModelView, ParseContext, AdmissionContext } from '../../src/pipelines/job-handler.js';
 import { loadVideoModel } from '../../src/pipelines/video/executor-model.js';
 import { detectModel } from '../../src/runtime/model-catalog.js';
 import { createSessionFactory } from '../../src/runtime/session-factory.js';
@@ -13,6 +13,8 @@ import { fixtureModelsDir } from '../helpers/fixtures.js';
 
 export interface RecordedJob {
   context: JobContext;
+  /** what the job service gives `admit` at submission; it seals into the same uploads the run reads */
+  admission: AdmissionContext;
   controller: AbortController;
   outputs: Map<string, { contentType: string; data: Buffer }>;
   events: PipelineEvent[];
@@ -43,9 +45,10 @@ export async function videoHarness(): Promise<VideoHarness> {
     limits,
   });
 
-  function job(uploads: Record<string, Buffer> = {}): RecordedJob {
+  function job(given: Record<string, Buffer> = {}): RecordedJob {
+    const uploads = { ...given };
     const controller = new AbortController();
-    const recorded: Omit<RecordedJob, 'context'> = { controller, outputs: new Map(), events: [], framesEncoded: [], runs: [], onEvent: () => {} };
+    const recorded: Omit<RecordedJob, 'context' | 'admission'> = { controller, outputs: new Map(), events: [], framesEncoded: [], runs: [], onEvent: () => {} };
     const record = (event: PipelineEvent): void => {
       recorded.events.push(event);
       recorded.onEvent(event);
@@ -74,7 +77,12 @@ export async function videoHarness(): Promise<VideoHarness> {
       reportSeed() {},
       recordFramesEncoded: (codec, frames) => recorded.framesEncoded.push({ codec, frames }),
     };
-    return Object.assign(recorded, { context });
+    const admission: AdmissionContext = {
+      media,
+      readUpload: async (part) => Buffer.from(uploads[part]!),
+      writeInput: async (name, data) => void (uploads[name] = Buffer.from(data)),
+    };
+    return Object.assign(recorded, { context, admission });
   }
 
   return {

@@ -83,7 +83,8 @@ t.test('image-to-video at low strength keeps the init image', async (t) => {
   const png = await harness.job().context.media.encodeImage(green, 64, 64, 'png');
   const run = async (strength: number): Promise<Uint8Array> => {
     const job = harness.job({ init: png });
-    await handler.run(handler.parse({ ...small, frames: 2, init_image: 'file:init', strength }, harness.parseContext({ init: png })), job.context);
+    const parsed = handler.parse({ ...small, frames: 2, init_image: 'file:init', strength }, harness.parseContext({ init: png }));
+    await handler.run(await handler.admit!(parsed, job.admission), job.context);
     return decodeFrames(encoding.ffmpeg.path, job.outputs.get('video.mp4')!.data, 64, 64)[1]!;
   };
   const kept = centroid(await run(0.3), 64, 1).pixels;
@@ -92,10 +93,10 @@ t.test('image-to-video at low strength keeps the init image', async (t) => {
   t.ok(replaced < kept / 10, `the prompt wins at strength 1 (${replaced} pixels)`);
 });
 
-t.test('an init image that is not an image fails with 415 naming the field', async (t) => {
+t.test('an uploaded init image that is not an image is refused at admission with 415 naming the field', async (t) => {
   const job = harness.job({ init: Buffer.from('not an image') });
   const input = handler.parse({ ...small, init_image: 'file:init' }, harness.parseContext({ init: Buffer.from('not an image') }));
-  await t.rejects(handler.run(input, job.context), { code: 'unsupported_media_type', field: 'input.init_image' });
+  await t.rejects(handler.admit!(input, job.admission), { code: 'unsupported_media_type', field: 'input.init_image' });
   t.equal(job.outputs.size, 0);
 });
 

@@ -1,7 +1,8 @@
 import type { ImageFormat } from '../../media/pool.js';
 import { invalidInput } from '../../server/errors.js';
 import type { ParseContext } from '../job-handler.js';
-import { imageSize, imageSource, integerField, numberField, onlyFields, promptText, schedulerField, seedField, type ImageSource } from '../diffusion/input-fields.js';
+import { imageSize, imageSource, integerField, numberField, onlyFields, promptText, schedulerField, seedField } from '../diffusion/input-fields.js';
+import type { InitImage } from '../diffusion/init-image.js';
 import type { SchedulerName } from '../diffusion/schedulers/index.js';
 import type { ImageModelInfo } from './protocol.js';
 
@@ -20,7 +21,7 @@ export interface ImageInput {
   seed: number;
   n: number;
   /** `maxBytes`: the node's upload limit, which bounds an inline image as it does an uploaded one */
-  init: { image: ImageSource; strength: number; maxBytes: number } | null;
+  init: InitImage | null;
   format: ImageFormat;
   quality: number | undefined;
 }

@@ -1,31 +1,12 @@
 import { secureZero } from '../../native/secure-memory.js';
 import type { JobContext, JobHandler } from '../job-handler.js';
-import type { ImageSource } from '../diffusion/input-fields.js';
+import { admitInitImage, readInitRgb } from '../diffusion/init-image.js';
 import { CONTENT_TYPES, parseImageInput, type ImageInput } from './image-input.js';
 import type { ImagePayload, ImageResult } from './protocol.js';
 
-/** An init image is decoded at most at this size (then resized to the job's), whatever the upload limit. */
-const MAX_INIT_IMAGE_PIXELS = 4096 * 4096;
-
-const imageBytes = (image: ImageSource, ctx: JobContext): Promise<Buffer> =>
-  'part' in image ? ctx.readUpload(image.part) : Promise.resolve(image.inline);
-
-/** The init image as RGB at the job's size, decoded and resized in the media pool. */
+/** The init image as RGB at the job's size: decoded and sealed at admission. */
 async function initRgb(input: ImageInput, ctx: JobContext): Promise<ImagePayload['init']> {
-  if (!input.init) return null;
-  const bytes = await imageBytes(input.init.image, ctx);
-  try {
-    const rgb = await ctx.media.decodeImage(bytes, {
-      field: 'input.init_image',
-      maxInputBytes: input.init.maxBytes,
-      maxPixels: MAX_INIT_IMAGE_PIXELS,
-      resize: { width: input.width, height: input.height },
-      signal: ctx.signal,
-    });
-    return { rgb: rgb.data, strength: input.init.strength };
-  } finally {
-    secureZero(bytes);
-  }
+  return input.init ? { rgb: await readInitRgb(ctx), strength: input.init.strength } : null;
 }
 
 /** Encodes and stores one generated image, zeroing the pixels and the encoded bytes once stored. */
@@ -46,6 +27,9 @@ async function storeImage(image: Uint8Array, index: number, result: ImageResult,
 export const imageJobHandler: JobHandler<ImageInput> = {
   type: 'image',
   parse: parseImageInput,
+  async admit(input, ctx) {
+    return input.init ? { ...input, init: await admitInitImage(input.init, { width: input.width, height: input.height }, ctx) } : input;
+  },
   async run(input, ctx) {
     const init = await initRgb(input, ctx);
     const payload: ImagePayload = {

@@ -4,36 +4,20 @@ import { secureZero } from '../../native/secure-memory.js';
 import { PipelineError } from '../executor-types.js';
 import type { JobContext, JobHandler } from '../job-handler.js';
 import type { VideoDecodePayload, VideoDecodeResult, VideoDenoisePayload, VideoDenoiseResult } from './protocol.js';
-import { parseVideoInput, type ImageSource, type VideoInput } from './video-input.js';
-
-/** An init image is decoded at most at this size (then resized to the video's), whatever the upload limit. */
-const MAX_INIT_IMAGE_PIXELS = 4096 * 4096;
+import { admitInitImage, readInitRgb } from '../diffusion/init-image.js';
+import { parseVideoInput, type VideoInput } from './video-input.js';
 
 const CODEC_OF: Record<VideoInput['format'], string> = { mp4: 'h264', webm: 'vp9' };
 const CONTENT_TYPE: Record<VideoInput['format'], string> = { mp4: 'video/mp4', webm: 'video/webm' };
 
+/** The init image as planar RGB at the video's size: decoded and sealed at admission. */
 async function initPlanar(input: VideoInput, ctx: JobContext): Promise<VideoDenoisePayload['init']> {
   if (!input.init) return null;
-  const { image, strength, maxBytes } = input.init;
-  const bytes = await imageBytes(image, ctx);
-  try {
-    const rgb = await ctx.media.decodeImage(bytes, {
-      field: 'input.init_image',
-      maxInputBytes: maxBytes,
-      maxPixels: MAX_INIT_IMAGE_PIXELS,
-      resize: { width: input.width, height: input.height },
-      signal: ctx.signal,
-    });
-    const planar = await ctx.media.rgbToPlanar(rgb.data, rgb.width, rgb.height, ctx.signal);
-    secureZero(rgb.data);
-    return { planar, strength };
-  } finally {
-    secureZero(bytes);
-  }
+  const rgb = await readInitRgb(ctx);
+  const planar = await ctx.media.rgbToPlanar(rgb, input.width, input.height, ctx.signal);
+  secureZero(rgb);
+  return { planar, strength: input.init.strength };
 }
-
-const imageBytes = (image: ImageSource, ctx: JobContext): Promise<Buffer> =>
-  'part' in image ? ctx.readUpload(image.part) : Promise.resolve(image.inline);
 
 interface FrameState {
   /** the executor run in flight (denoise, then each decode), so that a failed job ends after it */
@@ -131,6 +115,9 @@ export function createVideoJobHandler(encoding: () => Promise<VideoEncoding | Ff
   return {
     type: 'video',
     parse: parseVideoInput,
+    async admit(input, ctx) {
+      return input.init ? { ...input, init: await admitInitImage(input.init, { width: input.width, height: input.height }, ctx) } : input;
+    },
     async run(input, ctx) {
       return runVideo(input, ctx, await encoding());
     },

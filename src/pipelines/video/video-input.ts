@@ -3,15 +3,12 @@ import { ApiError, invalidInput } from '../../server/errors.js';
 import type { VideoContainer } from '../../media/ffmpeg-binary.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../diffusion/schedulers/index.js';
 import type { ParseContext } from '../job-handler.js';
+import { MAX_PROMPT_CHARS, MAX_SEED, imageSource } from '../diffusion/input-fields.js';
+import type { InitImage } from '../diffusion/init-image.js';
 import type { VideoModelInfo } from './protocol.js';
 
 export const VIDEO_FORMATS: readonly VideoContainer[] = ['mp4', 'webm'];
 const MAX_FPS = 60;
-const MAX_PROMPT_CHARS = 4096;
-const MAX_SEED = 2 ** 32 - 1;
-
-/** An init image: bytes sent inline (data URL or base64), or a part of a multipart job. */
-export type ImageSource = { inline: Buffer } | { part: string };
 
 export interface VideoInput {
   prompt: string;
@@ -25,7 +22,7 @@ export interface VideoInput {
   seed: number;
   scheduler: SchedulerName | null;
   /** `maxBytes`: the node's upload limit, which bounds an inline image as it does an uploaded one */
-  init: { image: ImageSource; strength: number; maxBytes: number } | null;
+  init: InitImage | null;
   format: VideoContainer;
 }
 
@@ -58,23 +55,6 @@ function size(raw: unknown, field: string, fallback: number, factor: number): nu
   const value = integer(raw, field, fallback, factor, 8192);
   if (value % factor !== 0) throw invalidInput(field, `${field} must be a multiple of ${factor}`);
   return value;
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** `data:image/...;base64,...`, bare base64, or `file:<part>` of a multipart job. */
-function imageSource(raw: unknown, field: string, ctx: ParseContext): ImageSource {
-  if (typeof raw !== 'string' || raw === '') throw invalidInput(field, `${field} must be a data URL, base64 or "file:<part>"`);
-  const part = /^file:(.+)$/.exec(raw)?.[1];
-  if (part !== undefined) {
-    if (!ctx.uploads.has(part)) throw invalidInput(field, `${field} names no uploaded part of this request`);
-    return { part };
-  }
-  const dataUrl = /^data:([^;,]*)(;base64)?,/.exec(raw);
-  if (raw.startsWith('data:') && !dataUrl?.[2]) throw invalidInput(field, `${field} must be a base64 data URL`);
-  const payload = dataUrl ? raw.slice(dataUrl[0].length) : raw;
-  if (!BASE64.test(payload) || payload.length % 4 === 1) throw invalidInput(field, `${field} is not valid base64`);
-  return { inline: Buffer.from(payload, 'base64') };
 }
 
 /** Validates a video job's input against API.md and the model's limits; every refusal names its field. */
