@@ -111,7 +111,7 @@ badInput('an upload over the limit is a 413 and leaves nothing', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: form }), 413, 'payload_too_large');
 });
 
-badInput('a client that disconnects mid-upload leaves nothing in scratch', async (t) => {
+badInput('a client that disconnects mid-upload leaves nothing in scratch', async () => {
   const port = new URL(node.url).port;
   const boundary = 'xBOUNDARYx';
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="job"\r\n\r\n${JSON.stringify(TENSOR_JOB)}\r\n--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`;

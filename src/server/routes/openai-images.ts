@@ -1,31 +1,12 @@
 // POST /v1/images/generations: OpenAI's images API as an adapter on the job service. Each request is an image
 // job (same queue, limits, erasure and metrics); b64_json answers carry the images and erase the job at once,
 // url answers point at the job's outputs, kept for their TTL.
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Job } from '../../jobs/job.js';
 import { parseSubmitRequest } from '../../jobs/submit-request.js';
-import { toApiError } from '../error-handler.js';
-import { ApiError, ERROR_STATUS, invalidInput } from '../errors.js';
+import { ApiError, invalidInput } from '../errors.js';
+import { installOpenAiErrorHandler, isJsonObject, jobFailure, type Json } from '../openai-protocol.js';
 import type { RouteContext } from './route-context.js';
-
-type Json = Record<string, unknown>;
-
-const OPENAI_TYPE: Partial<Record<number, string>> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  409: 'invalid_request_error',
-  413: 'invalid_request_error',
-  415: 'invalid_request_error',
-  429: 'rate_limit_error',
-};
-
-const openAiError = (status: number, code: string, message: string, param: string | null) => ({
-  error: { message, type: OPENAI_TYPE[status] ?? 'server_error', param, code },
-});
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** infernode's own image fields, passed through to the job input under the same name. */
 const PASSTHROUGH = ['negative_prompt', 'steps', 'guidance_scale', 'scheduler', 'seed'];
@@ -59,16 +40,7 @@ function requestField(field: string | undefined): string | null {
 }
 
 export const openaiImageRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs }) => {
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const apiError = toApiError(err);
-    if (!apiError) {
-      request.log.error({ jobId: request.jobId, errorClass: err.name }, 'internal error');
-      return reply.code(500).send(openAiError(500, 'internal', 'internal error; the operator can find it by time and route', null));
-    }
-    if (apiError.retryAfterS !== undefined) void reply.header('Retry-After', String(apiError.retryAfterS));
-    if (apiError.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');
-    return reply.code(apiError.statusCode).send(openAiError(apiError.statusCode, apiError.code, apiError.message, requestField(apiError.field)));
-  });
+  installOpenAiErrorHandler(app, requestField);
 
   async function b64Images(job: Job): Promise<Json[]> {
     try {
@@ -82,7 +54,7 @@ export const openaiImageRoutes: FastifyPluginAsync<RouteContext> = async (app, {
   const route = { config: { scope: 'jobs:write' as const }, schema: { summary: 'OpenAI image generation, as an image job', tags: ['openai'] } };
   app.post('/v1/images/generations', route, async (request, reply) => {
     const body = request.body;
-    if (!isObject(body)) throw new ApiError('invalid_request', 'the request body must be a JSON object');
+    if (!isJsonObject(body)) throw new ApiError('invalid_request', 'the request body must be a JSON object');
     const format = body.response_format ?? 'b64_json';
     if (format !== 'b64_json' && format !== 'url') throw invalidInput('response_format', 'response_format must be "b64_json" or "url"');
     let submit;
@@ -101,9 +73,8 @@ export const openaiImageRoutes: FastifyPluginAsync<RouteContext> = async (app, {
     const view = job.view();
     if (view.status !== 'succeeded') {
       if (format === 'b64_json') await jobs.forget(job, 'deleted');
-      const code = view.error?.code ?? 'internal';
-      const status = (ERROR_STATUS as Record<string, number>)[code] ?? (code === 'timeout' ? 504 : code === 'canceled' ? 499 : 500);
-      return reply.code(status).send(openAiError(status, code, view.error?.message ?? 'the job failed', null));
+      const f = jobFailure(view);
+      return reply.code(f.status).send(f.body);
     }
     const created = Math.floor(job.createdAt.getTime() / 1000);
     if (format === 'b64_json') return { created, data: await b64Images(job) };

@@ -1,44 +1,26 @@
 // POST /v1/chat/completions and /v1/completions: OpenAI's protocol as an adapter on the job service. Each
 // request is an ephemeral chat job (same queue, limits, erasure and metrics); its token events become chunks.
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { parseSubmitRequest } from '../../jobs/submit-request.js';
 import type { Job } from '../../jobs/job.js';
-import type { JobView } from '../../jobs/types.js';
 import type { ChatResult } from '../../pipelines/chat/protocol.js';
-import { toApiError } from '../error-handler.js';
-import { ApiError, ERROR_STATUS, invalidInput } from '../errors.js';
+import { ApiError, invalidInput } from '../errors.js';
+import { installOpenAiErrorHandler, isJsonObject, jobFailure, type Json } from '../openai-protocol.js';
 import { openEventStream, type EventStream } from '../sse.js';
 import type { RouteContext } from './route-context.js';
 
-type Json = Record<string, unknown>;
 type Kind = 'chat' | 'text';
 
 /** Request fields passed through to the chat job input under the same name. */
 const SAMPLING_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'stop', 'seed'];
 
-const OPENAI_TYPE: Partial<Record<number, string>> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  409: 'invalid_request_error',
-  413: 'invalid_request_error',
-  415: 'invalid_request_error',
-  429: 'rate_limit_error',
-};
-
-function openAiError(status: number, code: string, message: string, param: string | null) {
-  return { error: { message, type: OPENAI_TYPE[status] ?? 'server_error', param, code } };
-}
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** OpenAI content is a string or a list of parts; only text parts are understood here. */
 function messageContent(content: unknown, field: string): unknown {
   if (!Array.isArray(content)) return content;
   return content
     .map((part: unknown, i) => {
-      if (!isObject(part) || part.type !== 'text' || typeof part.text !== 'string') throw invalidInput(`${field}[${i}]`, 'only text content parts are supported');
+      if (!isJsonObject(part) || part.type !== 'text' || typeof part.text !== 'string') throw invalidInput(`${field}[${i}]`, 'only text content parts are supported');
       return part.text;
     })
     .join('');
@@ -50,7 +32,7 @@ function chatInput(body: Json, kind: Kind): Json {
   if (kind === 'chat') {
     const messages = body.messages;
     input.messages = Array.isArray(messages)
-      ? messages.map((m: unknown, i) => (isObject(m) ? { role: m.role, content: messageContent(m.content, `messages[${i}].content`) } : m))
+      ? messages.map((m: unknown, i) => (isJsonObject(m) ? { role: m.role, content: messageContent(m.content, `messages[${i}].content`) } : m))
       : messages;
   } else {
     const prompt = body.prompt;
@@ -77,32 +59,15 @@ function chunk(c: Completion, choice: Json | null, extra: Json = {}): string {
   return JSON.stringify({ id: c.id, object, created: c.created, model: c.model, choices: choice ? [{ index: 0, ...choice }] : [], ...extra });
 }
 
-/** How an ended job that did not succeed answers: its error code's status (a client-side 499 for a cancel). */
-function failure(view: JobView): { status: number; body: ReturnType<typeof openAiError> } {
-  const code = view.error?.code ?? 'internal';
-  const message = view.error?.message ?? 'the job failed';
-  const status = (ERROR_STATUS as Record<string, number>)[code] ?? (code === 'timeout' ? 504 : code === 'canceled' ? 499 : 500);
-  return { status, body: openAiError(status, code, message, null) };
-}
-
 export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs }) => {
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const apiError = toApiError(err);
-    if (!apiError) {
-      request.log.error({ jobId: request.jobId, errorClass: err.name }, 'internal error');
-      return reply.code(500).send(openAiError(500, 'internal', 'internal error; the operator can find it by time and route', null));
-    }
-    if (apiError.retryAfterS !== undefined) void reply.header('Retry-After', String(apiError.retryAfterS));
-    if (apiError.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');
-    return reply.code(apiError.statusCode).send(openAiError(apiError.statusCode, apiError.code, apiError.message, apiError.field ?? null));
-  });
+  installOpenAiErrorHandler(app);
 
   async function complete(kind: Kind, request: FastifyRequest, reply: FastifyReply) {
     const body = request.body;
-    if (!isObject(body)) throw new ApiError('invalid_request', 'the request body must be a JSON object');
+    if (!isJsonObject(body)) throw new ApiError('invalid_request', 'the request body must be a JSON object');
     if (body.n !== undefined && body.n !== null && body.n !== 1) throw invalidInput('n', 'n must be 1 (one choice per request)');
     const stream = body.stream === true;
-    const includeUsage = stream && isObject(body.stream_options) && body.stream_options.include_usage === true;
+    const includeUsage = stream && isJsonObject(body.stream_options) && body.stream_options.include_usage === true;
     let submit;
     try {
       submit = parseSubmitRequest({ type: 'chat', model: body.model, input: chatInput(body, kind) }, config);
@@ -130,7 +95,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
     await job.whenEnded();
     const view = job.view();
     if (view.status !== 'succeeded') {
-      const f = failure(view);
+      const f = jobFailure(view);
       return reply.code(f.status).send(f.body);
     }
     const result = view.result as ChatResult;
@@ -164,7 +129,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
         send(chunk(c, { ...(c.kind === 'chat' ? { delta: {} } : { text: '' }), logprobs: null, finish_reason: result.finish_reason }, usageNull));
         if (includeUsage) send(chunk(c, null, { usage: result.usage }));
       } else {
-        send(JSON.stringify(failure(view).body));
+        send(JSON.stringify(jobFailure(view).body));
       }
       send('[DONE]');
       setImmediate(() => out.end());
