@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { chooseEncoders, isFfmpegUnavailable, locateFfmpeg, type VideoContainer } from '../src/media/ffmpeg-binary.js';
 import { encodeVideo, ffmpegArguments } from '../src/media/video-encoder.js';
 import { median } from './lib/measure.js';
-import { bareFfmpeg } from './media-bare-ffmpeg.js';
+import { bareFfmpeg } from './lib/bare-ffmpeg.js';
 
 const [frameCount = 64, size = 256, runs = 5] = process.argv.slice(2).map(Number);
 const fps = 8;

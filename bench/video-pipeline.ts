@@ -15,7 +15,7 @@ import { createVideoJobHandler } from '../src/pipelines/video/job-handler.js';
 import { createSessionFactory } from '../src/runtime/session-factory.js';
 import { videoHarness, type VideoHarness } from '../test/video/harness.js';
 import { fmt, machine, median } from './lib/measure.js';
-import { bareFfmpeg } from './media-bare-ffmpeg.js';
+import { bareFfmpeg } from './lib/bare-ffmpeg.js';
 
 const prepared = await prepareVideoEncoding();
 if (isFfmpegUnavailable(prepared)) throw new Error(prepared.error);
