@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
 import { spawnDaemon } from './lib/daemon-process.js';
-import { benchModels, fmt, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
+import { benchModels, fmt, healthzUnderLoad, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,26 +20,6 @@ const busyInfer = JSON.stringify({
     { name: 'iterations', datatype: 'INT64', shape: [1], data: [BUSY.iterations] },
   ],
 });
-
-/** healthz latencies (ms) probed every 5 ms for `seconds` while `clients` keep `fire` busy. */
-async function healthzUnderLoad(baseUrl: string, fire: () => Promise<unknown>, clients: number, seconds: number): Promise<number[]> {
-  let stop = false;
-  const loaders = Array.from({ length: clients }, async () => {
-    while (!stop) await fire().catch(() => undefined);
-  });
-  await new Promise((r) => setTimeout(r, 300));
-  const latencies: number[] = [];
-  const until = performance.now() + seconds * 1000;
-  while (performance.now() < until) {
-    const t0 = performance.now();
-    await (await fetch(`${baseUrl}/healthz`)).arrayBuffer();
-    latencies.push(performance.now() - t0);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  stop = true;
-  await Promise.all(loaders);
-  return latencies;
-}
 
 async function startMainThreadServer(modelPath: string): Promise<{ url: string; stop: () => void }> {
   const child = spawn(process.execPath, [path.join(here, 'lib', 'main-thread-server.js'), modelPath], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -83,8 +63,8 @@ console.log(`# infernode foundation benchmark — ${machine()}\n`);
 const busyFire = (url: string) => () => fetch(`${url}/v2/models/busy-tensor/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: busyInfer }).then((r) => r.arrayBuffer());
 const naive = await startMainThreadServer(path.join(modelsDir, 'busy-tensor', 'model.onnx'));
 const naiveFire = () => fetch(`${naive.url}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BUSY) }).then((r) => r.arrayBuffer());
-const daemonRuns = await repeat(RUNS, () => healthzUnderLoad(daemon.url, busyFire(daemon.url), 4, 4));
-const naiveRuns = await repeat(RUNS, () => healthzUnderLoad(naive.url, naiveFire, 4, 4));
+const daemonRuns = await repeat(RUNS, async () => (await healthzUnderLoad(daemon.url, busyFire(daemon.url), 4, 4)).latencies);
+const naiveRuns = await repeat(RUNS, async () => (await healthzUnderLoad(naive.url, naiveFire, 4, 4)).latencies);
 naive.stop();
 const dP99 = median(daemonRuns.map(p99));
 const nP99 = median(naiveRuns.map(p99));

@@ -16,7 +16,7 @@ import type { ImagePayload, ImageResult } from '../src/pipelines/image/protocol.
 import { detectModel } from '../src/runtime/model-catalog.js';
 import { createSessionFactory } from '../src/runtime/session-factory.js';
 import { spawnDaemon } from './lib/daemon-process.js';
-import { benchModels, fmt, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
+import { benchModels, fmt, healthzUnderLoad, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const SIZE = 512;
@@ -83,26 +83,6 @@ async function pipelineRuns(modelDir: string): Promise<{ run: () => Promise<numb
   };
 }
 
-async function healthzWhile(url: string, clients: number, seconds: number): Promise<{ latencies: number[]; jobs: number }> {
-  let stop = false;
-  let jobs = 0;
-  const loaders = Array.from({ length: clients }, async (_, c) => {
-    for (let i = 0; !stop; i++, jobs++) await job(url, input(1, c * 1000 + i));
-  });
-  await new Promise((r) => setTimeout(r, 300));
-  const latencies: number[] = [];
-  const until = performance.now() + seconds * 1000;
-  while (performance.now() < until) {
-    const t0 = performance.now();
-    await (await fetch(`${url}/healthz`)).arrayBuffer();
-    latencies.push(performance.now() - t0);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  stop = true;
-  await Promise.all(loaders);
-  return { latencies, jobs };
-}
-
 async function main(): Promise<void> {
   const modelsDir = await benchModels(['tiny-sd']);
   const node = await startNode(modelsDir);
@@ -124,8 +104,9 @@ async function main(): Promise<void> {
       e2eMs.push(await job(node.url, input(1, 1)));
     });
     await pipeline.close();
-    const idle = await healthzWhile(node.url, 0, 4);
-    const { latencies, jobs } = await healthzWhile(node.url, 4, 8);
+    const imageJob = (c: number, i: number) => job(node.url, input(1, c * 1000 + i));
+    const idle = await healthzUnderLoad(node.url, imageJob, 0, 4);
+    const { latencies, loads: jobs } = await healthzUnderLoad(node.url, imageJob, 4, 8);
     const concurrent = await repeat(Math.max(3, RUNS >> 1), async (run) => {
       const t0 = performance.now();
       await Promise.all([0, 1, 2, 3].map((i) => job(node.url, input(1, run * 10 + i))));

@@ -35,3 +35,30 @@ export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.to
 export function machine(): string {
   return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 }
+
+/**
+ * GET /healthz latencies (ms), probed every 5 ms for `seconds` while `clients` loops keep calling `load`
+ * (each with its loop and iteration number); also how many loads completed.
+ */
+export async function healthzUnderLoad(baseUrl: string, load: (client: number, i: number) => Promise<unknown>, clients: number, seconds: number): Promise<{ latencies: number[]; loads: number }> {
+  let stop = false;
+  let loads = 0;
+  const loaders = Array.from({ length: clients }, async (_, c) => {
+    for (let i = 0; !stop; i++) {
+      await load(c, i).catch(() => undefined);
+      loads++;
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const latencies: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until) {
+    const t0 = performance.now();
+    await (await fetch(`${baseUrl}/healthz`)).arrayBuffer();
+    latencies.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  stop = true;
+  await Promise.all(loaders);
+  return { latencies, loads };
+}

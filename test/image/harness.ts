@@ -4,13 +4,14 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { PipelineEvent } from '../../src/jobs/types.js';
 import { MediaPool } from '../../src/media/pool.js';
-import { JobCanceledError, type ExecutorModel, type RunContext } from '../../src/pipelines/executor-types.js';
-import type { JobContext, ModelView, ParseContext, AdmissionContext } from '../../src/pipelines/job-handler.js';
+import type { ExecutorModel } from '../../src/pipelines/executor-types.js';
+import type { ModelView, ParseContext } from '../../src/pipelines/job-handler.js';
 import { loadImageModel } from '../../src/pipelines/image/executor-model.js';
 import { imageJobHandler } from '../../src/pipelines/image/job-handler.js';
 import { detectModel } from '../../src/runtime/model-catalog.js';
 import { createSessionFactory } from '../../src/runtime/session-factory.js';
 import { fixtureModelsDir } from '../helpers/fixtures.js';
+import { pipelineContexts } from '../helpers/pipeline-contexts.js';
 
 export interface JobRecord {
   outputs: Map<string, { contentType: string; data: Buffer }>;
@@ -44,43 +45,18 @@ export async function imageHarness(name = 'tiny-sd'): Promise<ImageHarness> {
   });
 
   async function run(input: unknown, options: { uploads?: Record<string, Buffer>; onEvent?: (e: PipelineEvent, abort: () => void) => void } = {}): Promise<JobRecord> {
-    const uploads = { ...options.uploads };
-    const admission: AdmissionContext = {
-      media,
-      readUpload: async (part) => Buffer.from(uploads[part]!),
-      writeInput: async (name, data) => void (uploads[name] = Buffer.from(data)),
-    };
-    const parsed = await imageJobHandler.admit!(imageJobHandler.parse(input, parseContext(uploads)), admission);
-    const controller = new AbortController();
+    const uploads = options.uploads ?? {};
     const record: JobRecord = { outputs: new Map(), events: [], runs: [], seeds: [], result: null };
-    const emit = (event: PipelineEvent): void => {
-      record.events.push(event);
-      options.onEvent?.(event, () => controller.abort());
-    };
-    const runContext: RunContext = {
-      jobId: 'job_test',
-      cancelled: () => controller.signal.aborted,
-      throwIfCancelled() {
-        if (controller.signal.aborted) throw new JobCanceledError();
+    const { controller, context, admission } = pipelineContexts(model, media, executorModel, uploads, {
+      emit(event) {
+        record.events.push(event);
+        options.onEvent?.(event, () => controller.abort());
       },
-      emit,
       observeRun: (graph) => record.runs.push(graph),
-      observeBatch() {},
-    };
-    const context: JobContext = {
-      jobId: 'job_test',
-      model,
-      signal: controller.signal,
-      media,
-      execute: async <R>(payload: unknown) => (await executorModel.run(payload, runContext)).result as R,
-      readUpload: async (part) => Buffer.from(uploads[part]!),
-      writeOutput: async (name, contentType, data) => {
-        record.outputs.set(name, { contentType, data: Buffer.from(data) });
-      },
-      emit,
+      writeOutput: (name, contentType, data) => record.outputs.set(name, { contentType, data }),
       reportSeed: (seed) => record.seeds.push(seed),
-      recordFramesEncoded() {},
-    };
+    });
+    const parsed = await imageJobHandler.admit!(imageJobHandler.parse(input, parseContext(uploads)), admission);
     record.result = await imageJobHandler.run(parsed, context);
     return record;
   }

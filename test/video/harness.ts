@@ -4,12 +4,13 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { PipelineEvent } from '../../src/jobs/types.js';
 import { MediaPool } from '../../src/media/pool.js';
-import { JobCanceledError, type ExecutorModel, type RunContext } from '../../src/pipelines/executor-types.js';
-import type { JobContext, ModelView, ParseContext, AdmissionContext } from '../../src/pipelines/job-handler.js';
+import type { ExecutorModel } from '../../src/pipelines/executor-types.js';
+import type { AdmissionContext, JobContext, ModelView, ParseContext } from '../../src/pipelines/job-handler.js';
 import { loadVideoModel } from '../../src/pipelines/video/executor-model.js';
 import { detectModel } from '../../src/runtime/model-catalog.js';
 import { createSessionFactory } from '../../src/runtime/session-factory.js';
 import { fixtureModelsDir } from '../helpers/fixtures.js';
+import { pipelineContexts } from '../helpers/pipeline-contexts.js';
 
 export interface RecordedJob {
   context: JobContext;
@@ -45,44 +46,18 @@ export async function videoHarness(): Promise<VideoHarness> {
     limits,
   });
 
-  function job(given: Record<string, Buffer> = {}): RecordedJob {
-    const uploads = { ...given };
-    const controller = new AbortController();
-    const recorded: Omit<RecordedJob, 'context' | 'admission'> = { controller, outputs: new Map(), events: [], framesEncoded: [], runs: [], onEvent: () => {} };
-    const record = (event: PipelineEvent): void => {
-      recorded.events.push(event);
-      recorded.onEvent(event);
-    };
-    const runContext: RunContext = {
-      jobId: 'job_test',
-      cancelled: () => controller.signal.aborted,
-      throwIfCancelled() {
-        if (controller.signal.aborted) throw new JobCanceledError();
+  function job(uploads: Record<string, Buffer> = {}): RecordedJob {
+    const recorded: Omit<RecordedJob, 'context' | 'admission' | 'controller'> = { outputs: new Map(), events: [], framesEncoded: [], runs: [], onEvent: () => {} };
+    const contexts = pipelineContexts(model, media, executorModel, uploads, {
+      emit(event) {
+        recorded.events.push(event);
+        recorded.onEvent(event);
       },
-      emit: record,
       observeRun: (graph, seconds) => recorded.runs.push({ graph, seconds }),
-      observeBatch() {},
-    };
-    const context: JobContext = {
-      jobId: 'job_test',
-      model,
-      signal: controller.signal,
-      media,
-      execute: async <R>(payload: unknown) => (await executorModel.run(payload, runContext)).result as R,
-      readUpload: async (part) => Buffer.from(uploads[part]!),
-      writeOutput: async (name, contentType, data) => {
-        recorded.outputs.set(name, { contentType, data: Buffer.from(data) });
-      },
-      emit: record,
-      reportSeed() {},
+      writeOutput: (name, contentType, data) => recorded.outputs.set(name, { contentType, data }),
       recordFramesEncoded: (codec, frames) => recorded.framesEncoded.push({ codec, frames }),
-    };
-    const admission: AdmissionContext = {
-      media,
-      readUpload: async (part) => Buffer.from(uploads[part]!),
-      writeInput: async (name, data) => void (uploads[name] = Buffer.from(data)),
-    };
-    return Object.assign(recorded, { context, admission });
+    });
+    return Object.assign(recorded, contexts);
   }
 
   return {
