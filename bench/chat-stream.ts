@@ -5,20 +5,19 @@
 // The daemon runs in its own process (`infernode serve`); the client here only reads the streams.
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
+import { createSessionFactory } from '../src/runtime/session-factory.js';
 import { Decoder, describeDecoder } from '../src/pipelines/chat/decoder.js';
 import { ChatText, readChatModelFiles } from '../src/pipelines/chat/model-files.js';
 import { argmax } from '../src/pipelines/chat/sampling.js';
-import { benchModels as fixtureModelsDir } from './lib/measure.js';
 import { spawnDaemon } from './lib/daemon-process.js';
-import { fmt, machine, median, repeat, waitReady } from './lib/measure.js';
+import { CPU, benchModels, fmt, machine, median, repeat, waitReady } from './lib/measure.js';
 
 const RUNS = 7;
 const MESSAGES = [{ role: 'user' as const, content: 'Tell me about the river and the garden' }];
 const PROMPT_64 = Array.from({ length: 32 }, () => 'the river').join(' ');
 
 async function startDaemon(): Promise<{ url: string; stop: () => void }> {
-  const args = ['--models-dir', await fixtureModelsDir(['tiny-chat']), '--device', 'cpu', '--log-level', 'warn', '--concurrency', 'chat=32', '--queue-size', '256'];
+  const args = ['--models-dir', await benchModels(['tiny-chat']), '--device', 'cpu', '--log-level', 'warn', '--concurrency', 'chat=32', '--queue-size', '256'];
   const daemon = await spawnDaemon(args);
   await waitReady(daemon.url);
   return { url: daemon.url, stop: () => void daemon.child.kill('SIGTERM') };
@@ -71,10 +70,11 @@ async function bareLoop(decoder: Decoder, promptIds: number[], eos: ReadonlySet<
   return { tokens, seconds: (performance.now() - started) / 1000, prefill };
 }
 
-const dir = path.join(await fixtureModelsDir(['tiny-chat', 'tiny-tensor']), 'tiny-chat');
+const dir = path.join(await benchModels(['tiny-chat', 'tiny-tensor']), 'tiny-chat');
 const files = await readChatModelFiles(dir, undefined);
 const text = new ChatText(files);
-const session = await ort.InferenceSession.create(files.graph, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+// the daemon's own CPU session settings, so that the bare loop runs the same ONNX Runtime runs
+const session = await createSessionFactory(CPU).create(files.graph);
 const decoder = new Decoder(session, describeDecoder(session, files.config));
 const chatIds = text.encodePrompt({ messages: MESSAGES });
 const ids64 = text.encodePrompt({ prompt: PROMPT_64 });

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
+import { createSessionFactory } from '../src/runtime/session-factory.js';
 import { spawnDaemon } from './lib/daemon-process.js';
-import { benchModels, fmt, healthzUnderLoad, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
+import { CPU, benchModels, fmt, healthzUnderLoad, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -28,7 +29,7 @@ async function startMainThreadServer(modelPath: string): Promise<{ url: string; 
 }
 
 async function bareLoopRunsPerSecond(modelPath: string, seconds: number): Promise<number> {
-  const session = await ort.InferenceSession.create(modelPath);
+  const session = await createSessionFactory(CPU).create(modelPath);
   const feeds = { input: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]) };
   for (let i = 0; i < 200; i++) await session.run(feeds);
   let runs = 0;

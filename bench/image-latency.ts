@@ -16,7 +16,7 @@ import type { ImagePayload, ImageResult } from '../src/pipelines/image/protocol.
 import { detectModel } from '../src/runtime/model-catalog.js';
 import { createSessionFactory } from '../src/runtime/session-factory.js';
 import { spawnDaemon } from './lib/daemon-process.js';
-import { benchModels, fmt, healthzUnderLoad, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
+import { CPU, benchModels, fmt, healthzUnderLoad, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const SIZE = 512;
@@ -44,7 +44,7 @@ async function job(url: string, body: unknown): Promise<number> {
  * encode of the image the job makes (`image`: PNG time depends on the pixels, so it must be the same picture).
  */
 async function bareRuns(modelDir: string, image: Uint8Array): Promise<() => Promise<number>> {
-  const open = (graph: string) => ort.InferenceSession.create(path.join(modelDir, graph, 'model.onnx'));
+  const open = (graph: string) => createSessionFactory(CPU).create(path.join(modelDir, graph, 'model.onnx'));
   const [textEncoder, unet, decoder] = await Promise.all([open('text_encoder'), open('unet'), open('vae_decoder')]);
   const tokenizer = await loadClipTokenizer(path.join(modelDir, 'tokenizer'));
   const ids = Int32Array.from([...tokenizer.encode('').ids, ...tokenizer.encode('a red square').ids]);
@@ -64,7 +64,7 @@ async function bareRuns(modelDir: string, image: Uint8Array): Promise<() => Prom
 
 /** The pipeline without the node: the executor model in this thread, then the media pool's PNG encode. */
 async function pipelineRuns(modelDir: string): Promise<{ run: () => Promise<number>; image: () => Promise<Uint8Array>; close: () => Promise<void> }> {
-  const model = (await loadImageModel(await detectModel(modelDir), createSessionFactory({ id: 'cpu', kind: 'cpu', index: 0 }))) as ExecutorModel<ImagePayload, ImageResult>;
+  const model = (await loadImageModel(await detectModel(modelDir), createSessionFactory(CPU))) as ExecutorModel<ImagePayload, ImageResult>;
   const media = new MediaPool({ threads: 1 });
   const ctx: RunContext = { jobId: 'bench', cancelled: () => false, throwIfCancelled: () => {}, emit: () => {}, observeRun: () => {}, observeBatch: () => {} };
   const payload: ImagePayload = { prompt: 'a red square', negativePrompt: '', width: SIZE, height: SIZE, steps: STEPS, guidanceScale: GUIDANCE, scheduler: 'euler', seed: 1, n: 1, init: null };

@@ -62,3 +62,6 @@ export async function healthzUnderLoad(baseUrl: string, load: (client: number, i
   await Promise.all(loaders);
   return { latencies, loads };
 }
+
+/** The CPU device, for sessions made with the daemon's own settings (src/runtime/session-factory.ts). */
+export const CPU = { id: 'cpu', kind: 'cpu', index: 0 } as const;
