@@ -1,3 +1,4 @@
+import { rmdir } from 'node:fs/promises';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -175,6 +176,8 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
       await metricsApp?.close();
       await Promise.all(executors.map((e) => e.close()));
       await media.destroy();
+      // the default per-port root under /dev/shm goes too (rmdir: only when empty); an operator's --scratch-dir stays
+      if (config.scratchDir === null) await rmdir(root.dir).catch(() => undefined);
       gpu.stop();
       options.nvml?.close();
       log.info('shut down; scratch erased');
