@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { ulid } from 'ulid';
 import type { Metrics } from '../metrics/registry.js';
 import type { MediaPool } from '../media/pool.js';
 import type { JobContext, JobHandler, NodeLimits, UploadSet } from '../pipelines/job-handler.js';
@@ -11,6 +10,7 @@ import { ApiError } from '../server/errors.js';
 import { isAdmin, type Principal } from '../server/principal.js';
 import { PipelineError } from '../pipelines/executor-types.js';
 import { Job } from './job.js';
+import { newJobId } from './job-id.js';
 import { Scheduler } from './scheduler.js';
 import type { SubmitRequest } from './submit-request.js';
 import type { JobStatus, JobType, JobView, PipelineEvent } from './types.js';
@@ -46,7 +46,6 @@ export interface PreparedJob {
 type Ending = { status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>; result?: unknown; error?: { code: string; message: string } };
 
 const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const newJobId = (): string => `job_${ulid()}`;
 
 /** A job's life: admission, run, end (erasure before the terminal event), outputs until their TTL. */
 export class JobService {

@@ -85,12 +85,15 @@ function tooManyPixels(field: string, maxPixels: number): WorkerReply<never> {
 
 export async function encodeImage({ rgb, width, height, format, quality }: EncodeTask): Promise<unknown> {
   const q = quality ?? DEFAULT_QUALITY;
-  const image = sharp(rgb, { raw: { width, height, channels: 3 } });
-  const encoded =
-    format === 'png' ? image.png() : format === 'jpeg' ? image.jpeg({ quality: q }) : image.webp({ quality: q });
-  const data = ownedBytes(await encoded.toBuffer());
-  secureZero(rgb);
-  return transferring({ ok: true, value: data }, [data.buffer as ArrayBuffer]);
+  try {
+    const image = sharp(rgb, { raw: { width, height, channels: 3 } });
+    const encoded =
+      format === 'png' ? image.png() : format === 'jpeg' ? image.jpeg({ quality: q }) : image.webp({ quality: q });
+    const data = ownedBytes(await encoded.toBuffer());
+    return transferring({ ok: true, value: data }, [data.buffer as ArrayBuffer]);
+  } finally {
+    secureZero(rgb);
+  }
 }
 
 export function planarToRgb({ planar, width, height }: PlanarToRgbTask): unknown {

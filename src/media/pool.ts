@@ -51,7 +51,10 @@ export class MediaPool {
     return this.call<RgbImage>('decodeImage', { bytes: copy, field, maxInputBytes, maxPixels, ...(resize ? { resize } : {}) }, [copy.buffer], signal);
   }
 
-  /** Encodes RGB (HWC) pixels; `quality` (1–100) applies to jpeg and webp. */
+  /**
+   * Encodes RGB (HWC) pixels; `quality` (1–100) applies to jpeg and webp. With `ownership: 'transfer'` the
+   * pool takes `rgb` (its buffer is detached here, and zeroed by the worker once encoded) instead of a copy.
+   */
   async encodeImage(
     rgb: Uint8Array,
     width: number,
@@ -59,10 +62,11 @@ export class MediaPool {
     format: ImageFormat,
     quality?: number,
     signal?: AbortSignal,
+    ownership: 'copy' | 'transfer' = 'copy',
   ): Promise<Buffer> {
-    const copy = exactCopy(rgb);
-    const task: EncodeTask = { rgb: copy, width, height, format, ...(quality === undefined ? {} : { quality }) };
-    const bytes = await this.call<Uint8Array>('encodeImage', task, [copy.buffer], signal);
+    const pixels = ownership === 'transfer' ? wholeBuffer(rgb) : exactCopy(rgb);
+    const task: EncodeTask = { rgb: pixels, width, height, format, ...(quality === undefined ? {} : { quality }) };
+    const bytes = await this.call<Uint8Array>('encodeImage', task, [pixels.buffer as ArrayBuffer], signal);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -102,6 +106,6 @@ function exactCopy(view: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 /** A view over its whole buffer, copying only when `array` is a window into a larger one. */
-function wholeBuffer(array: Float32Array): Float32Array {
-  return array.byteOffset === 0 && array.byteLength === array.buffer.byteLength ? array : array.slice();
+function wholeBuffer<T extends Float32Array | Uint8Array>(array: T): T {
+  return array.byteOffset === 0 && array.byteLength === array.buffer.byteLength ? array : (array.slice() as T);
 }

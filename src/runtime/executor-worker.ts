@@ -14,20 +14,29 @@ const models = new Map<string, ExecutorModel>();
 const cancelled = new Set<string>();
 
 // Token and progress events are coalesced into one message per macrotask: one postMessage per token costs
-// about as much as a decode step of a small model.
+// about as much as a decode step of a small model. A message that ends a run, a load or an unload goes out
+// at once (with what is pending before it): the main thread waits on it, and nothing follows it to coalesce.
 let pending: FromExecutor[] = [];
 let pendingTransfer = new Set<ArrayBuffer>();
+let flushScheduled = false;
 const flush = (): void => {
+  flushScheduled = false;
+  if (pending.length === 0) return;
   const batch = pending;
   const transfer = pendingTransfer;
   pending = [];
   pendingTransfer = new Set();
   port.postMessage(batch, [...transfer]);
 };
+const COALESCED: ReadonlySet<FromExecutor['kind']> = new Set(['event', 'batch']);
 const post = (message: FromExecutor, transfer?: ArrayBuffer[]): void => {
-  if (pending.length === 0) setImmediate(flush);
   pending.push(message);
   for (const buffer of transfer ?? []) pendingTransfer.add(buffer);
+  if (!COALESCED.has(message.kind)) flush();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
 };
 
 async function load(spec: Extract<ToExecutor, { kind: 'load' }>['spec']): Promise<void> {

@@ -9,10 +9,11 @@ export const CIPHERTEXT_OVERHEAD = IV_BYTES + TAG_BYTES;
 
 const freshIv = (): Buffer => randomFillSync(Buffer.alloc(IV_BYTES));
 
-export function seal(key: Buffer, plaintext: Uint8Array): Buffer {
+/** A sealed file as its parts, to write in order: writing them as they are saves a copy of the ciphertext. */
+export function seal(key: Buffer, plaintext: Uint8Array): Buffer[] {
   const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
-  return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  return [iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()];
 }
 
 export function open(key: Buffer, sealed: Buffer): Buffer {

@@ -68,6 +68,8 @@ export class JobScratch {
   private async removeDir(): Promise<void> {
     if (this.removed) return;
     this.removed = true;
+    // no directory to remove, and no file-system round trip at the end of every job that wrote nothing
+    if (!this.inputs.touchedDisk && !this.outputs.touchedDisk) return;
     await rm(this.dir, { recursive: true, force: true });
   }
 }

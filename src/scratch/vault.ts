@@ -25,9 +25,11 @@ export type UsageListener = (delta: number) => void;
  * user-chosen name reaches the disk either. Erasing zeroes the key first (crypto-erase), then unlinks.
  */
 export class Vault {
-  private readonly key: Buffer;
+  /** drawn at the first write: most jobs never write to scratch */
+  private key: Buffer | null = null;
   private readonly entries = new Map<string, StoredEntry>();
   private dirReady: Promise<void> | null = null;
+  private files = 0;
   private erased = false;
 
   constructor(
@@ -35,9 +37,7 @@ export class Vault {
     private readonly prefix: string,
     private readonly onUsage: UsageListener,
     private readonly keys: KeyPool,
-  ) {
-    this.key = keys.acquire();
-  }
+  ) {}
 
   has(name: string): boolean {
     return this.entries.has(name);
@@ -48,18 +48,22 @@ export class Vault {
   names(): string[] {
     return [...this.entries.keys()];
   }
+  /** whether it ever created its directory (most jobs, chat among them, never write to scratch) */
+  get touchedDisk(): boolean {
+    return this.dirReady !== null;
+  }
 
   async write(name: string, contentType: string, data: Uint8Array): Promise<void> {
-    const file = await this.allocate(name);
-    const sealed = seal(this.key, data);
+    const { file, key } = await this.allocate(name);
+    const sealed = seal(key, data);
     await writeFile(file, sealed, { mode: 0o600 });
-    this.remember(name, { file, contentType, bytes: data.length, sealedBytes: sealed.length });
+    this.remember(name, { file, contentType, bytes: data.length, sealedBytes: sealed.reduce((n, part) => n + part.length, 0) });
   }
 
   /** Streams `source` through AES-GCM into the vault; rejects with `onLimit()` past `limitBytes`. */
   async writeStream(name: string, contentType: string, source: Readable, limitBytes: number, onLimit: () => Error): Promise<number> {
-    const file = await this.allocate(name);
-    const sealing = new SealingStream(this.key, limitBytes, onLimit);
+    const { file, key } = await this.allocate(name);
+    const sealing = new SealingStream(key, limitBytes, onLimit);
     const sink = createWriteStream(file, { mode: 0o600 });
     let sealedBytes = 0;
     sealing.on('data', (chunk: Buffer) => (sealedBytes += chunk.length));
@@ -75,7 +79,7 @@ export class Vault {
 
   async read(name: string): Promise<Buffer> {
     const entry = this.entries.get(name);
-    if (!entry || this.erased) throw new Error('no such scratch entry');
+    if (!entry || this.erased || !this.key) throw new Error('no such scratch entry');
     return open(this.key, await readFile(entry.file));
   }
 
@@ -83,7 +87,7 @@ export class Vault {
   async erase(): Promise<boolean> {
     if (this.erased) return false;
     this.erased = true;
-    this.keys.release(this.key);
+    if (this.key) this.keys.release(this.key);
     const entries = [...this.entries.values()];
     this.entries.clear();
     await Promise.all(entries.map((e) => rm(e.file, { force: true })));
@@ -92,12 +96,15 @@ export class Vault {
     return entries.length > 0;
   }
 
-  private async allocate(name: string): Promise<string> {
+  private async allocate(name: string): Promise<{ file: string; key: Buffer }> {
     if (this.erased) throw new Error('scratch vault already erased');
     if (this.entries.has(name)) throw new Error('scratch entry written twice');
+    const key = (this.key ??= this.keys.acquire());
+    // numbered before the first await: writes in flight together (a job's images) each get a file of their own
+    const file = path.join(this.dir, `${this.prefix}-${this.files++}.sealed`);
     this.dirReady ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
     await this.dirReady;
-    return path.join(this.dir, `${this.prefix}-${this.entries.size}.sealed`);
+    return { file, key };
   }
 
   private remember(name: string, entry: StoredEntry): void {

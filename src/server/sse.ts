@@ -1,14 +1,24 @@
 import type { FastifyReply } from 'fastify';
 
+export interface SseEvent {
+  id?: number;
+  event?: string;
+  data: string;
+}
+
 export interface EventStream {
   /** writes one event; returns false once the client is gone */
-  send(event: { id?: number; event?: string; data: string }): boolean;
-  end(): void;
+  send(event: SseEvent): boolean;
+  /** ends the stream after `last`, written with the end in one socket write */
+  end(last?: SseEvent[]): void;
   readonly closed: boolean;
   onClose(listener: () => void): void;
 }
 
 const HEARTBEAT_MS = 15_000;
+
+const format = ({ id, event, data }: SseEvent): string =>
+  `${id !== undefined ? `id: ${id}\n` : ''}${event ? `event: ${event}\n` : ''}data: ${data}\n\n`;
 
 /** Takes over the reply for text/event-stream; a comment line every 15 s keeps proxies from timing out. */
 export function openEventStream(reply: FastifyReply): EventStream {
@@ -35,13 +45,13 @@ export function openEventStream(reply: FastifyReply): EventStream {
     get closed() {
       return closed;
     },
-    send({ id, event, data }) {
+    send(event) {
       if (closed) return false;
-      raw.write(`${id !== undefined ? `id: ${id}\n` : ''}${event ? `event: ${event}\n` : ''}data: ${data}\n\n`);
+      raw.write(format(event));
       return true;
     },
-    end() {
-      if (!closed) raw.end();
+    end(last = []) {
+      if (!closed) raw.end(last.map(format).join(''));
       close();
     },
     onClose(listener) {

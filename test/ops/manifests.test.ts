@@ -118,7 +118,7 @@ function dockerStages(text: string): Array<{ name: string; from: string; instruc
 }
 
 t.test('the Dockerfile builds a cpu and a gpu image in stages, each running as a non-root user', async (t) => {
-  const stages = dockerStages(await readFile(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'));
+  const stages = dockerStages(await readFile(path.join(REPO_ROOT, 'deploy', 'docker', 'Dockerfile'), 'utf8'));
   const byName = new Map(stages.map((s) => [s.name, s]));
   for (const target of ['cpu', 'gpu']) {
     const stage = byName.get(target);
@@ -136,13 +136,13 @@ t.test('the Dockerfile builds a cpu and a gpu image in stages, each running as a
     t.ok(stage.instructions.some((i) => /INFERNODE_SCRATCH_DIR=\/scratch/.test(i)), `${target}: scratch on the mounted volume`);
   }
   t.match(byName.get('gpu')?.from, /^\$\{CUDA_IMAGE\}$/);
-  t.match(await readFile(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'), /ARG CUDA_IMAGE=nvidia\/cuda:12\.[0-9.]+-cudnn-runtime-/);
+  t.match(await readFile(path.join(REPO_ROOT, 'deploy', 'docker', 'Dockerfile'), 'utf8'), /ARG CUDA_IMAGE=nvidia\/cuda:12\.[0-9.]+-cudnn-runtime-/);
   t.ok(byName.get('build-gpu')?.instructions.some((i) => /ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci/.test(i)), 'the gpu build installs the CUDA provider');
   t.ok(byName.get('build-base')?.from.startsWith('node:'), 'the build stage has the node-gyp toolchain');
   t.match(byName.get('cpu')?.from, /-slim$/, 'the cpu runtime is slim');
 });
 
-t.test('.dockerignore keeps host builds and installs out of the image context', async (t) => {
-  const ignored = (await readFile(path.join(REPO_ROOT, '.dockerignore'), 'utf8')).split('\n').map((l) => l.trim());
+t.test('the Dockerfile.dockerignore keeps host builds and installs out of the image context', async (t) => {
+  const ignored = (await readFile(path.join(REPO_ROOT, 'deploy', 'docker', 'Dockerfile.dockerignore'), 'utf8')).split('\n').map((l) => l.trim());
   for (const entry of ['node_modules', 'dist', 'build', '.git', 'models/tiny-*']) t.ok(ignored.includes(entry), entry);
 });

@@ -68,3 +68,23 @@ t.test('the start-up sweep erases what an earlier process left', async (t) => {
   t.same(await readdir(root), []);
   t.same(counts, { startup_sweep: 1 });
 });
+
+t.test('writes in flight together each keep their own file and read back', async (t) => {
+  const { s } = await store();
+  const job = s.forJob('job_E');
+  const first = Buffer.alloc(256 * 1024, 1);
+  const second = Buffer.alloc(256 * 1024, 2);
+  await Promise.all([job.outputs.write('image-0.png', 'image/png', first), job.outputs.write('image-1.png', 'image/png', second)]);
+  t.equal((await readdir(job.dir)).length, 2);
+  t.same(await job.outputs.read('image-0.png'), first);
+  t.same(await job.outputs.read('image-1.png'), second);
+});
+
+t.test('a job that wrote nothing leaves no directory and erases cleanly', async (t) => {
+  const { s, failures } = await store();
+  const job = s.forJob('job_F');
+  await job.eraseInputs('finished');
+  await job.eraseAll('finished');
+  await t.rejects(stat(job.dir));
+  t.equal(failures(), 0);
+});

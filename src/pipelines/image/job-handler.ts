@@ -9,10 +9,13 @@ async function initRgb(input: ImageInput, ctx: JobContext): Promise<ImagePayload
   return input.init ? { rgb: await readInitRgb(ctx), strength: input.init.strength } : null;
 }
 
-/** Encodes and stores one generated image, zeroing the pixels and the encoded bytes once stored. */
+/**
+ * Encodes and stores one generated image, zeroing the encoded bytes once stored. The pixels go to the media
+ * pool, which zeroes them; they are zeroed here if they never got there.
+ */
 async function storeImage(image: Uint8Array, index: number, result: ImageResult, input: ImageInput, ctx: JobContext): Promise<void> {
   try {
-    const encoded = await ctx.media.encodeImage(image, result.width, result.height, input.format, input.quality, ctx.signal);
+    const encoded = await ctx.media.encodeImage(image, result.width, result.height, input.format, input.quality, ctx.signal, 'transfer');
     try {
       await ctx.writeOutput(`image-${index}.${input.format}`, CONTENT_TYPES[input.format], encoded);
     } finally {

@@ -140,8 +140,9 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     }
     const stream = openEventStream(reply);
     const unsubscribe = job.events.subscribe(after, (e) => {
-      stream.send({ id: e.id, event: e.event.event, data: JSON.stringify(e.event.data) });
-      if (e.event.event === 'done') setImmediate(() => stream.end());
+      const event = { id: e.id, event: e.event.event, data: JSON.stringify(e.event.data) };
+      if (e.event.event === 'done') stream.end([event]);
+      else stream.send(event);
     });
     stream.onClose(unsubscribe);
   });

@@ -124,15 +124,16 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
       }
       if (e.event.event !== 'done') return;
       const view = e.event.data;
+      const last: string[] = [];
       if (view.status === 'succeeded') {
         const result = view.result as ChatResult;
-        send(chunk(c, { ...(c.kind === 'chat' ? { delta: {} } : { text: '' }), logprobs: null, finish_reason: result.finish_reason }, usageNull));
-        if (includeUsage) send(chunk(c, null, { usage: result.usage }));
+        last.push(chunk(c, { ...(c.kind === 'chat' ? { delta: {} } : { text: '' }), logprobs: null, finish_reason: result.finish_reason }, usageNull));
+        if (includeUsage) last.push(chunk(c, null, { usage: result.usage }));
       } else {
-        send(JSON.stringify(jobFailure(view).body));
+        last.push(JSON.stringify(jobFailure(view).body));
       }
-      send('[DONE]');
-      setImmediate(() => out.end());
+      last.push('[DONE]');
+      out.end(last.map((data) => ({ data })));
     });
     out.onClose(unsubscribe);
   }
