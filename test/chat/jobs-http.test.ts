@@ -2,19 +2,22 @@ import t from 'tap';
 import { call, readEvents } from '../helpers/http.js';
 import { startNode } from '../helpers/node.js';
 
-// one chat job at a time, so a job can be held in the queue while the test subscribes to its events
-const node = await startNode({ models: ['tiny-chat', 'tiny-tensor'], config: { concurrency: { chat: 1, image: 1, video: 1, tensor: 1 } } });
+const node = await startNode({ models: ['tiny-chat', 'tiny-tensor', 'busy-tensor'] });
 t.teardown(() => node.close());
 const chat = (input: Record<string, unknown>, model = 'tiny-chat') => ({ type: 'chat', model, input });
 const hello = [{ role: 'user', content: 'Tell me about the river' }];
 
 t.test('a chat job streams token events that add up to its result', async (t) => {
-  const blocker = await call(node, 'POST', '/v1/jobs', { body: chat({ messages: hello, max_tokens: 2000, temperature: 1, seed: 3 }) });
+  // a long tensor run holds the device's executor thread, so the chat job cannot produce a token before
+  // the test has subscribed to its events
+  const busy = { type: 'tensor', model: 'busy-tensor', input: { inputs: [
+    { name: 'input', datatype: 'FP32', shape: [8, 512], data: new Array(8 * 512).fill(0.5) },
+    { name: 'iterations', datatype: 'INT64', shape: [1], data: [15000] },
+  ] } };
+  await call(node, 'POST', '/v1/jobs', { body: busy });
   const submitted = await call(node, 'POST', '/v1/jobs', { body: chat({ messages: hello, max_tokens: 10, temperature: 0 }) });
   t.equal(submitted.status, 202);
   const reading = readEvents(node, `/v1/jobs/${submitted.body.id}/events`);
-  await new Promise((r) => setTimeout(r, 50));
-  await call(node, 'DELETE', `/v1/jobs/${blocker.body.id}`);
   const events = await reading;
   t.ok(events.some((e) => e.event === 'token'), 'token events were streamed');
   const done = events.at(-1)!;
