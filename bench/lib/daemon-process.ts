@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/infernode.js');
+export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/infernode.js');
 
 export interface DaemonProcess {
   child: ChildProcess;
