@@ -130,7 +130,7 @@ t.test('the Dockerfile builds a cpu and a gpu image in stages, each running as a
     t.match(user, /^[1-9]\d*(:[1-9]\d*)?$/, `${target}: USER is a numeric non-root uid (so runAsNonRoot can verify it)`);
     t.ok(stage.instructions.some((i) => /^COPY\s+--from=build-/i.test(i)), `${target}: copies the build stage's output`);
     t.notOk(stage.instructions.some((i) => /^RUN\s.*npm (ci|install)/i.test(i)), `${target}: installs nothing at runtime`);
-    t.match(stage.instructions.find((i) => /^ENTRYPOINT/i.test(i)), /bin\/infernode\.js/);
+    t.match(stage.instructions.find((i) => /^ENTRYPOINT/i.test(i)), /dist\/src\/cli\/infernode\.js/, `${target}: runs the infernode CLI`);
     t.match(stage.instructions.find((i) => /^CMD/i.test(i)), /"serve"/);
     t.ok(stage.instructions.some((i) => /INFERNODE_HOST=0\.0\.0\.0/.test(i)), `${target}: listens beyond loopback`);
     t.ok(stage.instructions.some((i) => /INFERNODE_SCRATCH_DIR=\/scratch/.test(i)), `${target}: scratch on the mounted volume`);
