@@ -68,7 +68,9 @@ export async function runBenchCommand(argv: string[], io: BenchIo = { stdout: pr
         io.stdout.write(USAGE);
         return 0;
       case 'compare': {
-        const [a, b] = await Promise.all([readBenchResult(command.baseline), readBenchResult(command.candidate)]);
+        // in order, so that a refusal names the first bad file whichever read finishes first
+        const a = await readBenchResult(command.baseline);
+        const b = await readBenchResult(command.candidate);
         io.stdout.write(`${renderComparison(a, b, [command.baseline, command.candidate])}\n`);
         return 0;
       }
