@@ -1,9 +1,14 @@
 // The contexts the job service gives a job handler (and, through `execute`, its executor model), built
 // in-process for handler-level tests: uploads live in a map, and what the job does goes to a recorder.
 import type { PipelineEvent } from '../../src/jobs/types.js';
-import type { MediaPool } from '../../src/media/pool.js';
 import { JobCanceledError, type ExecutorModel, type RunContext } from '../../src/pipelines/executor-types.js';
-import type { AdmissionContext, JobContext, ModelView } from '../../src/pipelines/job-handler.js';
+import path from 'node:path';
+import { MediaPool } from '../../src/media/pool.js';
+import type { ExecutorModelLoader } from '../../src/pipelines/executor-types.js';
+import type { AdmissionContext, JobContext, ModelView, ParseContext } from '../../src/pipelines/job-handler.js';
+import { detectModel } from '../../src/runtime/model-catalog.js';
+import { createSessionFactory } from '../../src/runtime/session-factory.js';
+import { fixtureModelsDir } from './fixtures.js';
 
 export interface ContextRecorder {
   emit(event: PipelineEvent): void;
@@ -52,4 +57,31 @@ export function pipelineContexts(model: ModelView, media: MediaPool, executorMod
     writeInput: async (name, data) => void (uploads[name] = Buffer.from(data)),
   };
   return { controller, context, admission };
+}
+
+export interface LoadedPipeline {
+  model: ModelView;
+  executorModel: ExecutorModel;
+  media: MediaPool;
+  parseContext(uploads?: Record<string, Buffer>): ParseContext;
+  close(): Promise<void>;
+}
+
+/** A fixture model loaded on the CPU with `loader`, a one-thread media pool, and parse contexts for it. */
+export async function loadPipeline(fixtures: string[], name: string, loader: ExecutorModelLoader): Promise<LoadedPipeline> {
+  const spec = await detectModel(path.join(await fixtureModelsDir(fixtures), name));
+  const executorModel = await loader(spec, createSessionFactory({ id: 'cpu', kind: 'cpu', index: 0 }));
+  const media = new MediaPool({ threads: 1 });
+  const model: ModelView = { spec, metadata: executorModel.metadata };
+  const limits = { uploadLimitBytes: 8 << 20, bodyLimitBytes: 8 << 20 };
+  return {
+    model,
+    executorModel,
+    media,
+    parseContext: (uploads = {}) => ({ model, uploads: { has: (p) => p in uploads, size: (p) => uploads[p]?.length ?? 0 }, limits }),
+    close: async () => {
+      await executorModel.dispose();
+      await media.destroy();
+    },
+  };
 }

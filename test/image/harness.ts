@@ -1,17 +1,11 @@
 // Runs image jobs in-process: the executor model on the CPU, a media pool, and the job handler, joined by a
 // JobContext like the job service's, which records outputs, events, seeds and model runs.
-import path from 'node:path';
 import sharp from 'sharp';
 import type { PipelineEvent } from '../../src/jobs/types.js';
-import { MediaPool } from '../../src/media/pool.js';
-import type { ExecutorModel } from '../../src/pipelines/executor-types.js';
 import type { ModelView, ParseContext } from '../../src/pipelines/job-handler.js';
 import { loadImageModel } from '../../src/pipelines/image/executor-model.js';
 import { imageJobHandler } from '../../src/pipelines/image/job-handler.js';
-import { detectModel } from '../../src/runtime/model-catalog.js';
-import { createSessionFactory } from '../../src/runtime/session-factory.js';
-import { fixtureModelsDir } from '../helpers/fixtures.js';
-import { pipelineContexts } from '../helpers/pipeline-contexts.js';
+import { loadPipeline, pipelineContexts } from '../helpers/pipeline-contexts.js';
 
 export interface JobRecord {
   outputs: Map<string, { contentType: string; data: Buffer }>;
@@ -32,17 +26,7 @@ export interface ImageHarness {
 const VARIANTS = ['tiny-sd', 'tiny-sd-ids-int64', 'tiny-sd-timestep-float', 'tiny-sd-timestep-scalar', 'tiny-sd-vae-parameters', 'tiny-sd-tokenizer-json', 'tiny-sd-vae-scaling', 'tiny-sd-fp16'];
 
 export async function imageHarness(name = 'tiny-sd'): Promise<ImageHarness> {
-  const dir = path.join(await fixtureModelsDir(VARIANTS), name);
-  const spec = await detectModel(dir);
-  const executorModel = (await loadImageModel(spec, createSessionFactory({ id: 'cpu', kind: 'cpu', index: 0 }))) as ExecutorModel;
-  const media = new MediaPool({ threads: 1 });
-  const model: ModelView = { spec, metadata: executorModel.metadata };
-  const limits = { uploadLimitBytes: 8 << 20, bodyLimitBytes: 8 << 20 };
-  const parseContext = (uploads: Record<string, Buffer> = {}): ParseContext => ({
-    model,
-    uploads: { has: (p) => p in uploads, size: (p) => uploads[p]?.length ?? 0 },
-    limits,
-  });
+  const { model, executorModel, media, parseContext, close } = await loadPipeline(VARIANTS, name, loadImageModel);
 
   async function run(input: unknown, options: { uploads?: Record<string, Buffer>; onEvent?: (e: PipelineEvent, abort: () => void) => void } = {}): Promise<JobRecord> {
     const uploads = options.uploads ?? {};
@@ -65,10 +49,7 @@ export async function imageHarness(name = 'tiny-sd'): Promise<ImageHarness> {
     model,
     parseContext,
     run,
-    close: async () => {
-      await executorModel.dispose();
-      await media.destroy();
-    },
+    close,
   };
 }
 

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { ffmpegLeft } from '../helpers/ffmpeg-children.js';
 import { chooseEncoders, isFfmpegUnavailable, locateFfmpeg, prepareVideoEncoding } from '../../src/media/ffmpeg-binary.js';
 import { encodeVideo, VideoEncodingError } from '../../src/media/video-encoder.js';
 import { isWebm, mp4TopLevelBoxes } from './containers.js';
@@ -21,17 +21,6 @@ async function* slidingSquare(width: number, height: number, count: number): Asy
     }
     yield rgb;
   }
-}
-
-const ffmpegChildren = (): string[] => {
-  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).trim();
-  return out ? out.split('\n').filter((line) => /ffmpeg/.test(line)) : [];
-};
-
-/** ffmpeg's children, once a killed one has had up to two seconds to be reaped. */
-async function ffmpegLeft(): Promise<string[]> {
-  for (let i = 0; i < 40 && ffmpegChildren().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
-  return ffmpegChildren();
 }
 
 t.test('the bundled ffmpeg is found with a working x264 and VP9 encoder', async (t) => {

@@ -1,16 +1,10 @@
 // Runs video jobs in-process: the executor model on the CPU, a media pool, and the job handler, joined by a
 // JobContext like the job service's, which records outputs, events and encoded frames.
 import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import type { PipelineEvent } from '../../src/jobs/types.js';
-import { MediaPool } from '../../src/media/pool.js';
-import type { ExecutorModel } from '../../src/pipelines/executor-types.js';
 import type { AdmissionContext, JobContext, ModelView, ParseContext } from '../../src/pipelines/job-handler.js';
 import { loadVideoModel } from '../../src/pipelines/video/executor-model.js';
-import { detectModel } from '../../src/runtime/model-catalog.js';
-import { createSessionFactory } from '../../src/runtime/session-factory.js';
-import { fixtureModelsDir } from '../helpers/fixtures.js';
-import { pipelineContexts } from '../helpers/pipeline-contexts.js';
+import { loadPipeline, pipelineContexts } from '../helpers/pipeline-contexts.js';
 
 export interface RecordedJob {
   context: JobContext;
@@ -34,17 +28,7 @@ export interface VideoHarness {
 }
 
 export async function videoHarness(): Promise<VideoHarness> {
-  const dir = path.join(await fixtureModelsDir(['tiny-video']), 'tiny-video');
-  const spec = await detectModel(dir);
-  const executorModel = (await loadVideoModel(spec, createSessionFactory({ id: 'cpu', kind: 'cpu', index: 0 }))) as ExecutorModel;
-  const media = new MediaPool({ threads: 1 });
-  const model: ModelView = { spec, metadata: executorModel.metadata };
-  const limits = { uploadLimitBytes: 8 << 20, bodyLimitBytes: 8 << 20 };
-  const parseContext = (uploads: Record<string, Buffer> = {}): ParseContext => ({
-    model,
-    uploads: { has: (p) => p in uploads, size: (p) => uploads[p]?.length ?? 0 },
-    limits,
-  });
+  const { model, executorModel, media, parseContext, close } = await loadPipeline(['tiny-video'], 'tiny-video', loadVideoModel);
 
   function job(uploads: Record<string, Buffer> = {}): RecordedJob {
     const recorded: Omit<RecordedJob, 'context' | 'admission' | 'controller'> = { outputs: new Map(), events: [], framesEncoded: [], runs: [], onEvent: () => {} };
@@ -64,10 +48,7 @@ export async function videoHarness(): Promise<VideoHarness> {
     model,
     parseContext,
     job,
-    close: async () => {
-      await executorModel.dispose();
-      await media.destroy();
-    },
+    close,
   };
 }
 

@@ -1,7 +1,7 @@
 // Video jobs through a whole node (HTTP, job service, executor thread, scratch).
-import { execFileSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import t from 'tap';
+import { ffmpegChildren } from '../helpers/ffmpeg-children.js';
 import { call, readEvents } from '../helpers/http.js';
 import { startNode } from '../helpers/node.js';
 import { mp4TopLevelBoxes } from '../media/containers.js';
@@ -14,11 +14,6 @@ const small = { prompt: 'a red square', width: 64, height: 64, frames: 4, steps:
 
 for (let i = 0; i < 300 && (await call(node, 'GET', '/readyz')).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
 const probe = await call(node, 'POST', '/v1/jobs', { body: job({ ...small, frames: 0 }) });
-
-const ffmpegChildren = (): string[] => {
-  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).trim();
-  return out ? out.split('\n').filter((line) => /ffmpeg/.test(line)) : [];
-};
 
 async function settled<T>(check: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   let value = await check();

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { ffmpegLeft } from '../helpers/ffmpeg-children.js';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,16 +17,6 @@ const harness = await videoHarness();
 t.teardown(() => harness.close());
 
 const small = { prompt: 'a red square', width: 64, height: 64, frames: 6, steps: 4, seed: 7 };
-
-const ffmpegChildren = (): string[] => {
-  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).trim();
-  return out ? out.split('\n').filter((line) => /ffmpeg/.test(line)) : [];
-};
-
-async function ffmpegLeft(): Promise<string[]> {
-  for (let i = 0; i < 40 && ffmpegChildren().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
-  return ffmpegChildren();
-}
 
 t.test('a text-to-video job writes video.mp4 and poster.png', async (t) => {
   const job = harness.job();

@@ -3,23 +3,14 @@ import { invalidInput } from '../../server/errors.js';
 import type { ParseContext } from '../job-handler.js';
 import { imageSize, imageSource, integerField, numberField, onlyFields, promptText, schedulerField, seedField } from '../diffusion/input-fields.js';
 import type { InitImage } from '../diffusion/init-image.js';
-import type { SchedulerName } from '../diffusion/schedulers/index.js';
-import type { ImageModelInfo } from './protocol.js';
+
+import type { ImageModelInfo, ImageSettings } from './protocol.js';
 
 export const IMAGE_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp'];
 export const CONTENT_TYPES: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 const MAX_GUIDANCE = 50;
 
-export interface ImageInput {
-  prompt: string;
-  negativePrompt: string;
-  width: number;
-  height: number;
-  steps: number;
-  guidanceScale: number;
-  scheduler: SchedulerName;
-  seed: number;
-  n: number;
+export interface ImageInput extends ImageSettings {
   /** `maxBytes`: the node's upload limit, which bounds an inline image as it does an uploaded one */
   init: InitImage | null;
   format: ImageFormat;

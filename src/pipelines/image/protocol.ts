@@ -1,7 +1,7 @@
 import type { SchedulerName } from '../diffusion/schedulers/index.js';
 
-/** What the image job handler (main thread) sends the image executor model. */
-export interface ImagePayload {
+/** What a job asks of the diffusion: the same in the validated input and in the executor payload. */
+export interface ImageSettings {
   prompt: string;
   negativePrompt: string;
   width: number;
@@ -11,6 +11,10 @@ export interface ImagePayload {
   scheduler: SchedulerName;
   seed: number;
   n: number;
+}
+
+/** What the image job handler (main thread) sends the image executor model. */
+export interface ImagePayload extends ImageSettings {
   /** image-to-image: the init image as RGB bytes (HWC), already width × height */
   init: { rgb: Uint8Array; strength: number } | null;
 }
