@@ -62,6 +62,7 @@ export const GREEDY: ChatPayload = {
   presence_penalty: 0,
   frequency_penalty: 0,
   stop: [],
+  ignore_eos: false,
   seed: 1,
 };
 

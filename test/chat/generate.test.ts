@@ -53,6 +53,16 @@ t.test('generation stops at the end-of-sequence token with finish_reason stop', 
   t.ok(result.usage.completion_tokens < 50);
 });
 
+t.test('ignore_eos generates past the end-of-sequence token up to max_tokens', async (t) => {
+  const model = await loadChat();
+  t.teardown(() => model.dispose());
+  const { result: natural } = await model.run(payload({ prompt: 'Ask me about them.', max_tokens: 50 }), recordingContext());
+  const { result } = await model.run(payload({ prompt: 'Ask me about them.', max_tokens: 50, ignore_eos: true }), recordingContext());
+  t.equal(result.finish_reason, 'length');
+  t.equal(result.usage.completion_tokens, 50);
+  t.ok(result.text.startsWith(natural.text), 'the text up to the end-of-sequence token is the same');
+});
+
 t.test('a stop string spanning tokens ends the text before it and never streams', async (t) => {
   const model = await loadChat();
   t.teardown(() => model.dispose());

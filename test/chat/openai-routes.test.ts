@@ -47,6 +47,15 @@ t.test('the openai client gets text completions, streamed and not', async (t) =>
   t.equal(text, res.choices[0]!.text);
 });
 
+t.test('ignore_eos (as vLLM takes it) generates exactly max_tokens', async (t) => {
+  const body = { model: 'tiny-chat', prompt: 'Ask me about them.', max_tokens: 60, temperature: 0 };
+  const natural = await call(node, 'POST', '/v1/completions', { body });
+  t.equal(natural.body.choices[0].finish_reason, 'stop');
+  const fixed = await call(node, 'POST', '/v1/completions', { body: { ...body, ignore_eos: true } });
+  t.equal(fixed.body.choices[0].finish_reason, 'length');
+  t.equal(fixed.body.usage.completion_tokens, 60);
+});
+
 t.test('a stream ends with data: [DONE]', async (t) => {
   const res = await call(node, 'POST', '/v1/completions', { body: { model: 'tiny-chat', prompt: 'The cat', max_tokens: 2, stream: true } });
   t.equal(res.status, 200);

@@ -38,6 +38,7 @@ t.test('a fractional max_tokens is refused', async (t) => refuses(t, { prompt: '
 t.test('a negative temperature is refused', async (t) => refuses(t, { prompt: 'x', temperature: -0.1 }, 'temperature'));
 t.test('top_p of 0 is refused', async (t) => refuses(t, { prompt: 'x', top_p: 0 }, 'top_p'));
 t.test('top_p over 1 is refused', async (t) => refuses(t, { prompt: 'x', top_p: 1.01 }, 'top_p'));
+t.test('an ignore_eos that is not a boolean is refused', async (t) => refuses(t, { prompt: 'x', ignore_eos: 'yes' }, 'ignore_eos'));
 t.test('a negative top_k is refused', async (t) => refuses(t, { prompt: 'x', top_k: -1 }, 'top_k'));
 t.test('too many stop strings are refused', async (t) => refuses(t, { prompt: 'x', stop: Array.from({ length: MAX_STOP_STRINGS + 1 }, (_, i) => `s${i}`) }, 'stop'));
 t.test('a too long stop string is refused', async (t) => refuses(t, { prompt: 'x', stop: ['a', 'b'.repeat(MAX_STOP_LENGTH + 1)] }, 'stop[1]'));

@@ -17,6 +17,7 @@ export interface SequenceRequest {
   ctx: RunContext;
   promptIds: number[];
   maxTokens: number;
+  ignoreEos: boolean;
   sampler: Sampler;
   detokenizer: Detokenizer;
   stops: StopMatcher;
@@ -171,7 +172,7 @@ export class DecodeLoop {
 
   /** Takes a sampled token; returns true when the sequence finished (and was resolved). */
   private accept(seq: Sequence, token: number): boolean {
-    if (this.eosIds.has(token)) return this.finish(seq, 'stop');
+    if (!seq.ignoreEos && this.eosIds.has(token)) return this.finish(seq, 'stop');
     seq.completion += 1;
     seq.sampler.accept(token);
     const chunk = seq.detokenizer.push(token);

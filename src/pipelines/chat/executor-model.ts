@@ -54,6 +54,7 @@ export const loadChatModel: ExecutorModelLoader = async (spec, sessions) => {
         ctx,
         promptIds,
         maxTokens,
+        ignoreEos: payload.ignore_eos,
         sampler: new Sampler(payload, payload.seed, promptIds),
         detokenizer: new Detokenizer((ids) => text.decode(ids), text.detokenizerContext(promptIds, DETOKENIZER_CONTEXT)),
         stops: new StopMatcher(payload.stop),

@@ -52,7 +52,7 @@ function stops(value: unknown): string[] {
   });
 }
 
-const FIELDS = new Set(['messages', 'prompt', 'max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'stop', 'seed']);
+const FIELDS = new Set(['messages', 'prompt', 'max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'stop', 'ignore_eos', 'seed']);
 
 export function parseChatInput(input: unknown, ctx: ParseContext): ChatPayload {
   if (!isObject(input)) throw invalidInput('input', 'input must be an object');
@@ -77,6 +77,8 @@ export function parseChatInput(input: unknown, ctx: ParseContext): ChatPayload {
     throw invalidInput(hasMessages ? 'messages' : 'prompt', `the prompt is at least ${fewestTokens} tokens; with max_tokens ${maxTokens} it exceeds the model's context of ${context} tokens`);
   }
 
+  const ignoreEos = input.ignore_eos ?? false;
+  if (typeof ignoreEos !== 'boolean') throw invalidInput('ignore_eos', 'ignore_eos must be true or false');
   const seed = input.seed;
   if (seed !== undefined && seed !== null && !Number.isSafeInteger(seed)) throw invalidInput('seed', 'seed must be an integer');
   return {
@@ -91,6 +93,7 @@ export function parseChatInput(input: unknown, ctx: ParseContext): ChatPayload {
     presence_penalty: numberIn(input, 'presence_penalty', 0, (v) => v >= -2 && v <= 2, 'in [-2, 2]'),
     frequency_penalty: numberIn(input, 'frequency_penalty', 0, (v) => v >= -2 && v <= 2, 'in [-2, 2]'),
     stop: stops(input.stop),
+    ignore_eos: ignoreEos,
     seed: typeof seed === 'number' ? seed : randomInt(2 ** 31),
   };
 }

@@ -17,6 +17,8 @@ export interface ChatPayload extends SamplingParams {
   /** max_tokens is the default, not the client's: lower it to what the context leaves after the prompt */
   max_tokens_default: boolean;
   stop: string[];
+  /** keep generating past end-of-sequence tokens up to max_tokens (vLLM's name; fixed-length benchmarks) */
+  ignore_eos: boolean;
   seed: number;
 }
 

@@ -12,8 +12,7 @@ import type { RouteContext } from './route-context.js';
 type Kind = 'chat' | 'text';
 
 /** Request fields passed through to the chat job input under the same name. */
-const SAMPLING_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'stop', 'seed'];
-
+const SAMPLING_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'stop', 'ignore_eos', 'seed'];
 
 /** OpenAI content is a string or a list of parts; only text parts are understood here. */
 function messageContent(content: unknown, field: string): unknown {
