@@ -1,5 +1,7 @@
 import t from 'tap';
+import { readFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 import { Decoder, describeDecoder, gatherCache, type KvCache } from '../../src/pipelines/chat/decoder.js';
 import { readChatModelFiles } from '../../src/pipelines/chat/model-files.js';
 import { chatModelDir, sessions } from './chat-model.js';
@@ -71,3 +73,18 @@ t.test('prompts prefilled together, left-padded, get the logits and cache they g
   const reference = await decoder.step([NEXT[0]!], [2], alone.cache, none);
   t.ok(maxDiff(next.logits, reference.logits) < 1e-5);
 });
+
+/** Every node's op type, subgraphs (the merged decoder's If branches) included. */
+function opTypes(graph: onnxProto.onnx.IGraphProto): string[] {
+  return (graph.node ?? []).flatMap((n) => [n.opType!, ...(n.attribute ?? []).flatMap((a) => (a.g ? opTypes(a.g) : []))]);
+}
+
+for (const name of ['tiny-chat', 'tiny-chat-merged']) {
+  t.test(`${name}: the present outputs come straight from the attention, with no Identity copying the cache`, async (t) => {
+    const files = await readChatModelFiles(await chatModelDir(name), undefined);
+    const model = onnxProto.onnx.ModelProto.decode(await readFile(files.graph));
+    const ops = opTypes(model.graph!);
+    t.ok(ops.includes('Concat'));
+    t.notOk(ops.includes('Identity'), 'an Identity on a graph output is a full copy of the cache every step');
+  });
+}
