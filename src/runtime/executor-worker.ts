@@ -13,12 +13,16 @@ const sessions = createSessionFactory(device);
 const models = new Map<string, ExecutorModel>();
 const cancelled = new Set<string>();
 
-// Token and progress events are coalesced into one message per macrotask: one postMessage per token costs
-// about as much as a decode step of a small model. A message that ends a run, a load or an unload goes out
+// Token and progress events are coalesced: one postMessage per token costs about as much as a decode step of a
+// small model, and each one wakes the main thread away from the cores the model runs on. Events go out at most
+// every COALESCE_MS (as vLLM's stream interval does), so a slower model still streams each token the moment it
+// is sampled, while a fast one sends a few per message. A message that ends a run, a load or an unload goes out
 // at once (with what is pending before it): the main thread waits on it, and nothing follows it to coalesce.
+const COALESCE_MS = 1;
 let pending: FromExecutor[] = [];
 let pendingTransfer = new Set<ArrayBuffer>();
 let flushScheduled = false;
+let lastFlush = 0;
 const flush = (): void => {
   flushScheduled = false;
   if (pending.length === 0) return;
@@ -26,6 +30,7 @@ const flush = (): void => {
   const transfer = pendingTransfer;
   pending = [];
   pendingTransfer = new Set();
+  lastFlush = performance.now();
   port.postMessage(batch, [...transfer]);
 };
 const COALESCED: ReadonlySet<FromExecutor['kind']> = new Set(['event', 'batch']);
@@ -35,7 +40,9 @@ const post = (message: FromExecutor, transfer?: ArrayBuffer[]): void => {
   if (!COALESCED.has(message.kind)) flush();
   else if (!flushScheduled) {
     flushScheduled = true;
-    setImmediate(flush);
+    const wait = lastFlush + COALESCE_MS - performance.now();
+    if (wait > 0) setTimeout(flush, wait);
+    else setImmediate(flush);
   }
 };
 

@@ -47,6 +47,11 @@ export function openEventStream(reply: FastifyReply): EventStream {
     },
     send(event) {
       if (closed) return false;
+      // events sent in one tick (the tokens of one executor message) leave in one socket write
+      if (raw.writableCorked === 0) {
+        raw.cork();
+        process.nextTick(() => raw.uncork());
+      }
       raw.write(format(event));
       return true;
     },
