@@ -56,6 +56,15 @@ t.test('encoded images carry the signature of their format', async (t) => {
   t.equal((await pool.encodeImage(rgb, 8, 8, 'webp')).subarray(8, 12).toString('ascii'), 'WEBP');
 });
 
+t.test('PNG is deflated at a fast level (zlib header FLEVEL 1: levels 2 to 5), not libvips\' default 6', async (t) => {
+  const png = Buffer.from(await pool.encodeImage(halves(16, 16), 16, 16, 'png'));
+  const idat = png.indexOf('IDAT');
+  t.ok(idat > 0);
+  // RFC 1950: CMF 0x78 (deflate, 32 KiB window), then FLG whose top two bits are FLEVEL
+  t.equal(png[idat + 4], 0x78);
+  t.equal(png[idat + 5]! >> 6, 1);
+});
+
 t.test('resize covers the target and crops the centre', async (t) => {
   // 40×10, red | blue; covering 10×10 keeps the middle 10 columns: 5 red then 5 blue
   const png = await pool.encodeImage(halves(40, 10), 40, 10, 'png');
