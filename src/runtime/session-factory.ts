@@ -11,7 +11,7 @@ function executionProviders(device: DeviceSpec): ort.InferenceSession.ExecutionP
  * On the CPU, ONNX Runtime leaves one core to the main thread and the media pool, and its idle threads sleep
  * instead of spinning: a spinning pool starves HTTP, SSE and /metrics on small hosts.
  */
-function cpuThreading(): ort.InferenceSession.SessionOptions {
+export function cpuThreading(): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: Math.max(1, os.availableParallelism() - 1),
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
