@@ -8,7 +8,8 @@
         "native/image_planes.cc",
         "native/tensor_kernels.cc",
         "native/secure_memory.cc",
-        "native/nvml.cc"
+        "native/nvml.cc",
+        "native/thread_priority.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags": ["-O3", "-fvisibility=hidden", "-ffp-contract=off"],

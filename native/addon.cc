@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   infernode::ExportTensorKernels(env, exports);
   infernode::ExportSecureMemory(env, exports);
   infernode::ExportNvml(env, exports);
+  infernode::ExportThreadPriority(env, exports);
   return exports;
 }
 

@@ -7,5 +7,6 @@ namespace infernode {
 void ExportTensorKernels(Napi::Env env, Napi::Object exports);
 void ExportSecureMemory(Napi::Env env, Napi::Object exports);
 void ExportNvml(Napi::Env env, Napi::Object exports);
+void ExportThreadPriority(Napi::Env env, Napi::Object exports);
 
 }  // namespace infernode

@@ -24,10 +24,14 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Runs `infernode serve` as a real process and resolves once it answers /healthz (whatever its log level). */
-export async function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
+/**
+ * Runs `infernode serve` as a real process and resolves once it answers /healthz (whatever its log level).
+ * `launcher`: a command that runs node after it, such as `env -u NODE_OPTIONS`.
+ */
+export async function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}, launcher: string[] = []): Promise<DaemonProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [...launcher, process.execPath, BIN, 'serve', '--port', String(port), ...args];
+  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

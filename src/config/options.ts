@@ -25,6 +25,8 @@ export interface Config {
   webhookSecret: string | null;
   webhookAllow: string[];
   videoEncoder: string;
+  /** nice value of compute threads and ffmpeg (src/runtime/thread-priority.ts) */
+  computeNice: number;
   logLevel: string;
 }
 
@@ -110,6 +112,7 @@ const SPECS: OptionSpec<keyof Config>[] = [
   { key: 'webhookSecret', flag: 'webhook-secret', help: 'HMAC-SHA256 key that signs webhooks', parse: text },
   { key: 'webhookAllow', flag: 'webhook-allow', help: 'hosts webhooks may reach, comma list, *.example.com forms [none]', parse: list },
   { key: 'videoEncoder', flag: 'video-encoder', help: 'auto, libx264, h264_nvenc, ... [auto]', parse: text },
+  { key: 'computeNice', flag: 'compute-nice', help: 'nice value of inference, media and ffmpeg threads, so HTTP stays responsive; 0 = as the main thread [10]', parse: int(0, 19) },
   { key: 'logLevel', flag: 'log-level', help: 'pino level [info]', parse: logLevel },
 ];
 
@@ -137,6 +140,7 @@ export const DEFAULT_CONFIG: Config = {
   webhookSecret: null,
   webhookAllow: [],
   videoEncoder: 'auto',
+  computeNice: 10,
   logLevel: 'info',
 };
 

@@ -3,6 +3,7 @@
  * Functions are called by name through Piscina; each returns a WorkerReply whose pixel buffers are
  * transferred, not copied, back to the main thread.
  */
+import '../runtime/worker-priority.js';
 import sharp from 'sharp';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type {

@@ -4,6 +4,11 @@ import type { ErrorCode } from '../server/errors.js';
 export const ACCEPTED_IMAGE_FORMATS = ['png', 'jpeg', 'webp'] as const;
 export type ImageFormat = (typeof ACCEPTED_IMAGE_FORMATS)[number];
 
+/** workerData of the pool's workers */
+export interface MediaWorkerInit {
+  nice: number;
+}
+
 export interface RgbImage {
   /** RGB, 8 bits a channel, height × width × 3 (HWC) */
   data: Uint8Array;

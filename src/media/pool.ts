@@ -4,7 +4,7 @@ import 'sharp';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ApiError } from '../server/errors.js';
-import type { DecodeTask, EncodeTask, ImageFormat, PlanarToRgbTask, RgbImage, RgbToPlanarTask, WorkerReply } from './media-protocol.js';
+import type { DecodeTask, EncodeTask, ImageFormat, MediaWorkerInit, PlanarToRgbTask, RgbImage, RgbToPlanarTask, WorkerReply } from './media-protocol.js';
 
 export type { ImageFormat, RgbImage } from './media-protocol.js';
 
@@ -30,13 +30,15 @@ type TaskName = 'decodeImage' | 'encodeImage' | 'planarToRgb' | 'rgbToPlanar';
 export class MediaPool {
   private readonly piscina: Piscina;
 
-  constructor(options: { threads?: number } = {}) {
+  /** `nice`: the workers lower themselves to it (src/runtime/thread-priority.ts) */
+  constructor(options: { threads?: number; nice?: number } = {}) {
     const threads = options.threads ?? Math.max(1, Math.min(4, availableParallelism() - 1));
     this.piscina = new Piscina({
       filename: new URL('./image-worker.js', import.meta.url).href,
       minThreads: 1,
       maxThreads: threads,
       idleTimeout: 30_000,
+      workerData: { nice: options.nice ?? 0 } satisfies MediaWorkerInit,
     });
   }
 

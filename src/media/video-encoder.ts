@@ -9,6 +9,8 @@ import type { VideoContainer } from './ffmpeg-binary.js';
 
 export interface EncodeVideoOptions {
   ffmpegPath: string;
+  /** ffmpeg runs under `nice -n` this (src/runtime/thread-priority.ts); 0 or absent: as the node */
+  nice?: number;
   width: number;
   height: number;
   fps: number;
@@ -106,7 +108,7 @@ export function encodeVideo(options: EncodeVideoOptions): Promise<Buffer> {
   );
   const output = new Collector();
   const args = ffmpegArguments(options);
-  const command = ffmpeg({ stdoutLines: 20 })
+  const command = ffmpeg({ stdoutLines: 20, niceness: options.nice ?? 0 })
     .setFfmpegPath(options.ffmpegPath)
     .input(input)
     .inputOptions(...args.input)

@@ -11,6 +11,10 @@ export interface NativeAddon extends TensorKernels {
   nvmlOpen(path: string): number;
   nvmlPoll(): Promise<NativeGpuReading[]>;
   nvmlClose(): void;
+  /** Sets the nice value of each of `threads` libuv pool threads (see native/thread_priority.cc). */
+  niceThreadPool(nice: number, threads: number): Promise<{ niced: number; error?: string }>;
+  /** Sets the nice value of every thread but the main one, as they are now; returns how many. */
+  niceOtherThreads(nice: number): number;
 }
 
 /** A field is null where the GPU does not report it. */

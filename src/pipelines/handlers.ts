@@ -9,6 +9,8 @@ import { createVideoJobHandler } from './video/job-handler.js';
 export interface HandlerDeps {
   /** ffmpeg and the encoders, settled once at start (`--video-encoder`) */
   videoEncoding: VideoEncoding | FfmpegUnavailable;
+  /** `--compute-nice`, for ffmpeg */
+  computeNice: number;
 }
 
 /** The main-thread face of each job type. */
@@ -17,6 +19,6 @@ export function createJobHandlers(deps: HandlerDeps): Partial<Record<JobType, Jo
     tensor: tensorJobHandler as JobHandler,
     chat: chatJobHandler as JobHandler,
     image: imageJobHandler as JobHandler,
-    video: createVideoJobHandler(async () => deps.videoEncoding) as JobHandler,
+    video: createVideoJobHandler(async () => deps.videoEncoding, deps.computeNice) as JobHandler,
   };
 }

@@ -3,6 +3,8 @@ import type { DeviceSpec, ModelMetadata, ModelSpec } from './model-types.js';
 
 export interface ExecutorInit {
   device: DeviceSpec;
+  /** the worker lowers itself to this nice value first (src/runtime/thread-priority.ts) */
+  nice: number;
 }
 
 export type ToExecutor =

@@ -1,5 +1,6 @@
 // The executor: one worker thread per device. It owns the device's ONNX Runtime sessions, so a model run
 // (synchronous inside onnxruntime-node) never blocks the main thread's HTTP, SSE or metrics.
+import './worker-priority.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { JobCanceledError, PipelineError, type ExecutorModel, type RunContext } from '../pipelines/executor-types.js';

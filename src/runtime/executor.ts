@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import type { PipelineEvent } from '../jobs/types.js';
-import type { FromExecutor, RunTimings, ToExecutor } from './executor-protocol.js';
+import type { ExecutorInit, FromExecutor, RunTimings, ToExecutor } from './executor-protocol.js';
 import type { DeviceSpec, ModelMetadata, ModelSpec } from './model-types.js';
 
 const WORKER_URL = new URL('./executor-worker.js', import.meta.url);
@@ -43,7 +43,10 @@ export class Executor extends EventEmitter {
   private readonly unloads = new Map<string, () => void>();
   private closing = false;
 
-  constructor(readonly device: DeviceSpec) {
+  constructor(
+    readonly device: DeviceSpec,
+    private readonly nice = 0,
+  ) {
     super();
     this.worker = this.spawn();
   }
@@ -93,7 +96,7 @@ export class Executor extends EventEmitter {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(WORKER_URL, { workerData: { device: this.device } });
+    const worker = new Worker(WORKER_URL, { workerData: { device: this.device, nice: this.nice } satisfies ExecutorInit });
     worker.on('message', (batch: FromExecutor[]) => {
       for (const m of batch) this.receive(m);
     });

@@ -29,6 +29,7 @@ import { openaiTextRoutes } from './routes/openai-text.js';
 import { openapiRoutes } from './routes/openapi.js';
 import type { RouteContext } from './routes/route-context.js';
 import './fastify-types.js';
+import { lowerComputeThreads } from '../runtime/thread-priority.js';
 
 export interface NodeOptions {
   config: Config;
@@ -72,6 +73,8 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
   const { config } = options;
   const log = createLogger(config.logLevel, options.logStream);
   const metrics = createMetrics();
+  const unlowered = await lowerComputeThreads(config.computeNice);
+  if (unlowered) log.warn({ reason: unlowered }, 'compute threads keep the main thread\'s priority');
   const root = await resolveScratchRoot(config.scratchDir, config.port);
   if (!root.memoryBacked) log.warn({ scratchDir: root.dir }, 'scratch storage is not on tmpfs; ciphertext of job inputs will reach a disk');
   const scratch = new ScratchStore(root.dir, {
@@ -83,7 +86,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     },
     lockRefused: (reason) => log.info({ reason }, 'per-job keys are not locked in memory'),
   });
-  const executors = options.devices.map((d) => new Executor(d));
+  const executors = options.devices.map((d) => new Executor(d, config.computeNice));
   for (const executor of executors) {
     executor.on('runs', (model: string, runs: Array<[string, number]>) => {
       for (const [graph, seconds] of runs) metrics.modelRunSeconds.observe({ model, graph }, seconds);
@@ -91,7 +94,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     executor.on('batch', (model: string, size: number) => metrics.llmBatchSize.observe({ model }, size));
   }
   const registry = new ModelRegistry(config.modelsDir, executors, metrics, log);
-  const media = new MediaPool();
+  const media = new MediaPool({ nice: config.computeNice });
   const jobs = new JobService({
     registry,
     executors,
@@ -99,7 +102,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     media,
     metrics,
     log,
-    handlers: createJobHandlers({ videoEncoding: options.videoEncoding }),
+    handlers: createJobHandlers({ videoEncoding: options.videoEncoding, computeNice: config.computeNice }),
     webhooks: options.webhooks(log),
     limits: { uploadLimitBytes: config.uploadLimitBytes, bodyLimitBytes: config.bodyLimitBytes },
     queueSize: config.queueSize,

@@ -18,7 +18,7 @@ t.test('every flag has an INFERNODE_ environment variable and the flag wins', as
   t.equal(c.modelsDir, '/m');
   t.equal(c.insecureNoAuth, true);
   const help = helpText();
-  for (const flag of ['host', 'port', 'metrics-port', 'models-dir', 'preload', 'device', 'scratch-dir', 'tokens-file', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca', 'queue-size', 'concurrency', 'timeout', 'max-timeout', 'output-ttl', 'drain-timeout', 'body-limit', 'upload-limit', 'webhook-secret', 'webhook-allow', 'video-encoder', 'log-level']) {
+  for (const flag of ['host', 'port', 'metrics-port', 'models-dir', 'preload', 'device', 'scratch-dir', 'tokens-file', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca', 'queue-size', 'concurrency', 'timeout', 'max-timeout', 'output-ttl', 'drain-timeout', 'body-limit', 'upload-limit', 'webhook-secret', 'webhook-allow', 'video-encoder', 'compute-nice', 'log-level']) {
     t.match(help, `--${flag}`, `help documents --${flag}`);
     t.match(help, `INFERNODE_${flag.toUpperCase().replaceAll('-', '_')}`);
   }
@@ -48,6 +48,7 @@ t.test('a bad flag or value is one line naming the flag', async (t) => {
     [['--tls-cert', 'a.pem'], /--tls-key: TLS needs both/],
     [['--port'], /--port: expected a value/],
     [['--insecure-no-auth=yes'], /takes no value/],
+    [['--compute-nice', '20'], /--compute-nice: expected an integer from 0 to 19/],
   ];
   for (const [argv, message] of cases) {
     const err = t.throws(() => parseConfig(argv, {})) as unknown as Error;

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 
-/** This test process's ffmpeg children (ps lines), now. */
+/** This test process's ffmpeg children (ps lines: pid, nice value, command), now. */
 export function ffmpegChildren(): string[] {
-  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).trim();
+  const out = execFileSync('ps', ['-o', 'pid=,ni=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).trim();
   return out ? out.split('\n').filter((line) => /ffmpeg/.test(line)) : [];
 }
 

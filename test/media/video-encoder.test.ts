@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { ffmpegLeft } from '../helpers/ffmpeg-children.js';
+import { ffmpegChildren, ffmpegLeft } from '../helpers/ffmpeg-children.js';
 import { chooseEncoders, isFfmpegUnavailable, locateFfmpeg, prepareVideoEncoding } from '../../src/media/ffmpeg-binary.js';
 import { encodeVideo, VideoEncodingError } from '../../src/media/video-encoder.js';
 import { isWebm, mp4TopLevelBoxes } from './containers.js';
@@ -31,6 +31,21 @@ t.test('the bundled ffmpeg is found with a working x264 and VP9 encoder', async 
 t.test('a forced encoder replaces the automatic choice for its container', async (t) => {
   t.same(chooseEncoders({ ...located, encoders: { ...located.encoders, h264_nvenc: true }, codecs: { ...located.codecs, h264_nvenc: 'h264' } }, 'libx264').mp4, 'libx264');
   t.throws(() => chooseEncoders(located, 'no_such_encoder'), /--video-encoder no_such_encoder/);
+});
+
+t.test('ffmpeg runs at the nice value it is given', async (t) => {
+  let seen: string[] = [];
+  async function* framesThatLook(): AsyncGenerator<Uint8Array> {
+    const frames = slidingSquare(16, 16, 3);
+    for await (const frame of frames) {
+      yield frame;
+      // ffmpeg is running while it waits for the next frame
+      seen = ffmpegChildren();
+    }
+  }
+  await encodeVideo({ ffmpegPath, width: 16, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!, frames: framesThatLook(), nice: 7 });
+  t.equal(seen.length, 1, seen.join('; '));
+  t.equal(seen[0]!.trim().split(/\s+/)[1], '7');
 });
 
 t.test('an mp4 is H.264 with the moov box before any mdat', async (t) => {

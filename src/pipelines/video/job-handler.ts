@@ -51,7 +51,7 @@ async function* framesOf(denoised: Promise<VideoDenoiseResult>, input: VideoInpu
   }
 }
 
-async function runVideo(input: VideoInput, ctx: JobContext, encoding: VideoEncoding | FfmpegUnavailable): Promise<null> {
+async function runVideo(input: VideoInput, ctx: JobContext, encoding: VideoEncoding | FfmpegUnavailable, nice: number): Promise<null> {
   if (isFfmpegUnavailable(encoding)) throw new PipelineError('video_encoding_unavailable', `video encoding is unavailable on this node: ${encoding.error}`);
   const encoder = encoding.encoders[input.format];
   if (!encoder) throw new PipelineError('video_encoding_unavailable', `this node's ffmpeg has no working encoder for ${input.format}`);
@@ -78,6 +78,7 @@ async function runVideo(input: VideoInput, ctx: JobContext, encoding: VideoEncod
     // ffmpeg starts while the executor denoises, so its start-up is hidden behind the sampling
     video = await encodeVideo({
       ffmpegPath: encoding.ffmpeg.path,
+      nice,
       width: input.width,
       height: input.height,
       fps: input.fps,
@@ -111,7 +112,7 @@ async function runVideo(input: VideoInput, ctx: JobContext, encoding: VideoEncod
  * The video job type. `encoding` is settled once at start (prepareVideoEncoding with `--video-encoder`);
  * when it says ffmpeg is unusable, video jobs fail with that reason and the other types are unaffected.
  */
-export function createVideoJobHandler(encoding: () => Promise<VideoEncoding | FfmpegUnavailable>): JobHandler<VideoInput> {
+export function createVideoJobHandler(encoding: () => Promise<VideoEncoding | FfmpegUnavailable>, ffmpegNice = 0): JobHandler<VideoInput> {
   return {
     type: 'video',
     parse: parseVideoInput,
@@ -119,7 +120,7 @@ export function createVideoJobHandler(encoding: () => Promise<VideoEncoding | Ff
       return input.init ? { ...input, init: await admitInitImage(input.init, { width: input.width, height: input.height }, ctx) } : input;
     },
     async run(input, ctx) {
-      return runVideo(input, ctx, await encoding());
+      return runVideo(input, ctx, await encoding(), ffmpegNice);
     },
   };
 }
