@@ -61,8 +61,10 @@ export async function readInputsFile(path: string): Promise<BenchInput[]> {
   return parseInputsJsonl(text, path);
 }
 
-export function withMaxTokens(inputs: BenchInput[], maxTokens: number | null): BenchInput[] {
-  return maxTokens === null ? inputs : inputs.map((input) => ({ ...input, max_tokens: maxTokens }));
+/** --max-tokens and --ignore-eos, set on every chat input. */
+export function withChatLimits(inputs: BenchInput[], maxTokens: number | null, ignoreEos: boolean): BenchInput[] {
+  const set = { ...(maxTokens === null ? {} : { max_tokens: maxTokens }), ...(ignoreEos ? { ignore_eos: true } : {}) };
+  return Object.keys(set).length === 0 ? inputs : inputs.map((input) => ({ ...input, ...set }));
 }
 
 interface TensorMetadata {

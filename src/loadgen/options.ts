@@ -20,6 +20,8 @@ export interface RunOptions {
   warmup: number;
   inputsFile: string | null;
   maxTokens: number | null;
+  /** chat: generate max_tokens whatever the model samples (fixed-length completions, as vLLM's benchmark) */
+  ignoreEos: boolean;
   timeoutS: number;
   seed: number;
   metricsUrl: URL | null;
@@ -49,6 +51,7 @@ export const USAGE = `usage: infernode bench --url URL --type chat|image|video|t
   --warmup N             requests sent before the sweep and not counted (default 1)
   --inputs FILE          JSONL, one job input object a line (default: built-in set for the type)
   --max-tokens N         chat: max_tokens for every request
+  --ignore-eos           chat: generate max_tokens whatever the model samples (fixed lengths)
   --timeout D            per-request timeout (default 300s)
   --seed N               seed for the Poisson arrivals (default 1)
   --metrics-url URL      where to scrape Prometheus metrics (default: URL/metrics)
@@ -109,7 +112,7 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         api: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' },
         duration: { type: 'string' }, requests: { type: 'string' }, warmup: { type: 'string' },
         inputs: { type: 'string' }, 'max-tokens': { type: 'string' }, timeout: { type: 'string' },
-        seed: { type: 'string' }, 'metrics-url': { type: 'string' }, 'no-metrics': { type: 'boolean' },
+        seed: { type: 'string' }, 'metrics-url': { type: 'string' }, 'no-metrics': { type: 'boolean' }, 'ignore-eos': { type: 'boolean' },
         json: { type: 'string' }, csv: { type: 'string' }, plot: { type: 'string' },
         compare: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -140,12 +143,14 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (plot !== null && !/\.(svg|html?)$/i.test(plot)) fail('plot', `expected a file ending in .svg or .html, got "${plot}"`);
   const maxTokens = count(v['max-tokens'], 'max-tokens', 1);
   if (maxTokens !== null && type !== 'chat') fail('max-tokens', 'applies to --type chat only');
+  const ignoreEos = v['ignore-eos'] === true;
+  if (ignoreEos && type !== 'chat') fail('ignore-eos', 'applies to --type chat only');
 
   return {
     kind: 'run',
     options: {
       url, token: v.token ?? env.INFERNODE_TOKEN ?? null, type: type as JobType, model, api, loads: loadLevels(v.concurrency, v.rate),
-      durationS, requests, warmup: count(v.warmup, 'warmup', 0) ?? 1, inputsFile: v.inputs ?? null, maxTokens,
+      durationS, requests, warmup: count(v.warmup, 'warmup', 0) ?? 1, inputsFile: v.inputs ?? null, maxTokens, ignoreEos,
       timeoutS: seconds(v.timeout, 'timeout') ?? 300, seed: count(v.seed, 'seed', 0) ?? 1, metricsUrl,
       jsonFile: v.json ?? null, csvFile: v.csv ?? null, plotFile: plot,
     },

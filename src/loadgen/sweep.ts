@@ -3,7 +3,7 @@ import type { JobType } from '../jobs/types.js';
 import { infernodeDriver } from './drivers/infernode.js';
 import { openaiDriver } from './drivers/openai.js';
 import { type DriverContext, type RequestRecord, type SendRequest, get, thrownKind } from './drivers/record.js';
-import { type BenchInput, BUILT_IN_INPUTS, readInputsFile, tensorInputFromMetadata, withMaxTokens } from './inputs.js';
+import { type BenchInput, BUILT_IN_INPUTS, readInputsFile, tensorInputFromMetadata, withChatLimits } from './inputs.js';
 import { runLoad } from './load-patterns.js';
 import { NodeMetricsScraper } from './node-metrics.js';
 import { type BenchApi, BenchUsageError, type LoadLevel, type RunOptions } from './options.js';
@@ -81,9 +81,9 @@ async function tensorInputs(options: RunOptions): Promise<BenchInput[]> {
 }
 
 export async function resolveInputs(options: RunOptions): Promise<BenchInput[]> {
-  if (options.inputsFile !== null) return withMaxTokens(await readInputsFile(options.inputsFile), options.maxTokens);
+  if (options.inputsFile !== null) return withChatLimits(await readInputsFile(options.inputsFile), options.maxTokens, options.ignoreEos);
   if (options.type === 'tensor') return tensorInputs(options);
-  return withMaxTokens(BUILT_IN_INPUTS[options.type], options.maxTokens);
+  return withChatLimits(BUILT_IN_INPUTS[options.type], options.maxTokens, options.ignoreEos);
 }
 
 async function warmUp(options: RunOptions, inputs: BenchInput[]): Promise<BenchResult['warmup']> {

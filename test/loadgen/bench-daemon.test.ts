@@ -50,6 +50,14 @@ t.test('chat jobs: output tokens and jobs match the daemon’s own counts', asyn
   }
 });
 
+t.test('--ignore-eos: every chat request generates exactly --max-tokens', async (t) => {
+  const node = await daemon(t, ['tiny-chat']);
+  const result = await runSweep(optionsFor(node, ['--type', 'chat', '--model', 'tiny-chat', '--concurrency', '2', '--requests', '4', '--max-tokens', '80', '--ignore-eos']));
+  const [p] = result.points;
+  t.same(p?.requests, { total: 4, succeeded: 4, failed: 0 });
+  t.equal(p?.totals.outputTokens, 4 * 80, 'the built-in prompts end well before 80 tokens without it');
+});
+
 t.test('image jobs: steps and jobs match the daemon’s own counts', async (t) => {
   const node = await daemon(t, ['tiny-sd']);
   const result = await runSweep(optionsFor(node, ['--type', 'image', '--model', 'tiny-sd', '--concurrency', '2', '--requests', '4']));

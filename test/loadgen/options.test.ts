@@ -19,6 +19,12 @@ t.test('defaults: one sender, 10 s a point, one warm-up request, the jobs API, m
   t.equal(o.metricsUrl?.href, 'http://127.0.0.1:8080/metrics');
 });
 
+t.test('--ignore-eos is off by default and applies to chat only', async (t) => {
+  t.equal(run(['--url', 'http://h:1', '--type', 'chat', '--model', 'm']).ignoreEos, false);
+  t.equal(run(['--url', 'http://h:1', '--type', 'chat', '--model', 'm', '--ignore-eos']).ignoreEos, true);
+  t.throws(() => run(['--url', 'http://h:1', '--type', 'image', '--model', 'm', '--ignore-eos']), /--ignore-eos: applies to --type chat only/);
+});
+
 t.test('a request count alone bounds the point, without a duration', async (t) => {
   const o = run(['--url', 'http://h:1', '--type', 'image', '--model', 'm', '--requests', '50', '--rate', '0.5,2']);
   t.equal(o.durationS, null);
