@@ -1,6 +1,8 @@
 // Issue 2's figures, side by side in one run: control-plane latency under inference load (daemon vs a model
 // run on the main thread), tensor throughput vs a bare onnxruntime-node loop, RSS over 20,000 jobs, and
-// how soon scratch is back to 0 after jobs with uploads.  Run: npm run build && node dist/bench/foundation.js
+// how soon scratch is back to 0 after jobs with uploads; and, to read every other figure by, what one idle
+// HTTP round trip costs on this machine after the CPUs had nothing to do for a while.
+// Run: npm run build && node dist/bench/foundation.js
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +10,7 @@ import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
 import { createSessionFactory } from '../src/runtime/session-factory.js';
 import { spawnDaemon } from './lib/daemon-process.js';
-import { CPU, benchModels, fmt, healthzUnderLoad, machine, median, p50, p99, repeat, waitReady } from './lib/measure.js';
+import { CPU, benchModels, fmt, healthzUnderLoad, machine, median, p50, p90, p99, repeat, waitReady } from './lib/measure.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -114,6 +116,21 @@ for (let i = 0; i < 1000; i++) {
 }
 console.log('## Erasure: 1,000 jobs with an uploaded input, scratch bytes after each job\'s end');
 console.log(`scratch bytes were 0 at the first scrape after the job's end in ${1000 - nonZero} of 1,000 jobs; end → 0 bytes observed: p50 ${fmt(p50(delays))} ms, p99 ${fmt(p99(delays))} ms (an upper bound: it includes the scrape; target p99 ≤ 50 ms)`);
+
+
+// 5. the machine: a request that finds every thread asleep pays for waking them (on virtual CPUs, the host's
+// wake-up too); a bare in-process loop never does, a daemon does at every hand-off
+console.log('\n## Environment: GET /healthz on an idle node, after a pause of the client');
+for (const pauseMs of [0, 70, 300]) {
+  const latencies: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, pauseMs));
+    const t0 = performance.now();
+    await (await fetch(`${daemon.url}/healthz`)).arrayBuffer();
+    latencies.push(performance.now() - t0);
+  }
+  console.log(`pause ${String(pauseMs).padStart(3)} ms: p50 ${fmt(p50(latencies))} ms, p90 ${fmt(p90(latencies))} ms`);
+}
 
 daemon.child.kill('SIGTERM');
 await daemon.exited;

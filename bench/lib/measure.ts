@@ -5,6 +5,7 @@ import path from 'node:path';
 import { makeFixtures } from '../../scripts/make-fixtures.js';
 
 export const median = (values: readonly number[]): number => percentileOfSorted([...values].sort((a, b) => a - b), 50);
+export const p90 = (values: readonly number[]): number => percentileOfSorted([...values].sort((a, b) => a - b), 90);
 export const p99 = (values: readonly number[]): number => percentileOfSorted([...values].sort((a, b) => a - b), 99);
 export const p50 = median;
 
