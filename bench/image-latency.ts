@@ -108,7 +108,8 @@ async function main(): Promise<void> {
     await pipeline.close();
     const imageJob = (c: number, i: number) => job(node.url, input(1, c * 1000 + i));
     const idle = await healthzUnderLoad(node.url, imageJob, 0, 4);
-    const { latencies, loads: jobs } = await healthzUnderLoad(node.url, imageJob, 4, 8);
+    // three 8 s windows: a p99 of about a thousand probes rests on its ten slowest, so one window is noisy
+    const loaded = await repeat(3, () => healthzUnderLoad(node.url, imageJob, 4, 8));
     const concurrent = await repeat(Math.max(3, RUNS >> 1), async (run) => {
       const t0 = performance.now();
       await Promise.all([0, 1, 2, 3].map((i) => job(node.url, input(1, run * 10 + i))));
@@ -121,7 +122,11 @@ async function main(): Promise<void> {
     console.log(`  pipeline in-process + pool encode  ${fmt(median(pipelineMs), 1)} ms   ratio ${fmt(median(pipelineMs) / median(bareMs))} × bare`);
     console.log(`  end-to-end job (Prefer: wait)      ${fmt(median(e2eMs), 1)} ms   ratio ${fmt(median(e2eMs) / median(bareMs))} × bare (target ≤ 1.10)`);
     console.log(`  /healthz, node idle                p50 ${fmt(p50(idle.latencies))} ms, p99 ${fmt(p99(idle.latencies))} ms over ${idle.latencies.length} probes`);
-    console.log(`  /healthz while 4 image jobs run    p50 ${fmt(p50(latencies))} ms, p99 ${fmt(p99(latencies))} ms over ${latencies.length} probes, ${jobs} jobs (target p99 ≤ 10 ms)`);
+    const p99s = loaded.map((w) => p99(w.latencies));
+    console.log(
+      `  /healthz while 4 image jobs run    p50 ${fmt(median(loaded.map((w) => p50(w.latencies))))} ms, p99 ${fmt(median(p99s))} ms (median of 3 windows: ${p99s.map((v) => fmt(v)).join(', ')}),` +
+        ` ${loaded.reduce((n, w) => n + w.latencies.length, 0)} probes, ${loaded.reduce((n, w) => n + w.loads, 0)} jobs (target p99 ≤ 10 ms)`,
+    );
     const concurrentIps = 4000 / median(concurrent);
     const batchedIps = 4000 / median(batched);
     console.log(`  4 concurrent n=1 jobs              ${fmt(median(concurrent), 1)} ms   ${fmt(concurrentIps)} images/s`);
