@@ -23,6 +23,16 @@ namespace infernode {
 namespace {
 
 // Every task holds its pool thread until all have arrived, so that each one runs on a thread of its own.
+// Lowers thread `tid` (0: the calling thread) to `nice` unless it already runs at that or lower; never raises one,
+// which would need a privilege. Returns 0 or an errno.
+int LowerThread(id_t tid, int nice) {
+  errno = 0;
+  const int current = getpriority(PRIO_PROCESS, tid);
+  if (errno != 0) return errno;
+  if (current >= nice) return 0;
+  return setpriority(PRIO_PROCESS, tid, nice) == 0 ? 0 : errno;
+}
+
 struct Rendezvous {
   explicit Rendezvous(size_t expected) : expected(expected) {}
   std::mutex mutex;
@@ -43,7 +53,7 @@ class NiceTask : public Napi::AsyncWorker {
 
   void Execute() override {
     // PRIO_PROCESS with who = 0 is the calling thread on Linux, not the whole process
-    const int failed = setpriority(PRIO_PROCESS, 0, nice_) != 0 ? errno : 0;
+    const int failed = LowerThread(0, nice_);
     std::unique_lock<std::mutex> lock(rendezvous_->mutex);
     if (failed) {
       if (rendezvous_->error.empty()) rendezvous_->error = std::strerror(failed);
@@ -85,7 +95,8 @@ Napi::Value NiceThreadPool(const Napi::CallbackInfo& info) {
   return deferred->Promise();
 }
 
-// niceOtherThreads(nice: number): number — every thread of the process but the main one, as they are now
+// niceOtherThreads(nice: number): number — every thread of the process but the main one, as they are now;
+// returns how many are at `nice` or lower now
 Napi::Value NiceOtherThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "niceOtherThreads(nice) takes a number");
@@ -98,7 +109,7 @@ Napi::Value NiceOtherThreads(const Napi::CallbackInfo& info) {
   while (const dirent* entry = readdir(tasks)) {
     const long tid = std::strtol(entry->d_name, nullptr, 10);
     if (tid <= 0 || tid == main_thread) continue;
-    if (setpriority(PRIO_PROCESS, static_cast<id_t>(tid), nice) == 0) niced += 1;
+    if (LowerThread(static_cast<id_t>(tid), nice) == 0) niced += 1;
   }
   closedir(tasks);
   return Napi::Number::New(env, niced);

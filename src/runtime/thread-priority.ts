@@ -13,12 +13,11 @@ function threadPoolSize(): number {
   return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
 }
 
-/** Lowers the calling thread (a worker's first act); returns why it could not, or null. */
+/** Lowers the calling thread (a worker's first act), never raising it; returns why it could not, or null. */
 export function lowerThisThread(nice: number): string | null {
-  if (nice === 0) return null;
   try {
-    // pid 0 is the calling thread on Linux
-    os.setPriority(0, nice);
+    // pid 0 is the calling thread on Linux; an operator's own `nice` may already have put it lower
+    if (os.getPriority(0) < nice) os.setPriority(0, nice);
     return null;
   } catch (err) {
     return (err as Error).message;

@@ -51,3 +51,13 @@ t.test('--compute-nice 0 leaves every thread as the main one', async (t) => {
   t.equal(((await res.json()) as { status: string }).status, 'succeeded');
   t.same([...(await threadsOf(daemon.child.pid!)).values()].filter((th) => th.nice !== 0), []);
 });
+
+t.test('a daemon its operator already put lower keeps its threads there: --compute-nice never raises one', async (t) => {
+  const daemon = await spawnDaemon(['--models-dir', await fixtureModelsDir(['tiny-tensor']), '--device', 'cpu', '--compute-nice', '10'], {}, [...PLAIN, 'nice', '-n', '15']);
+  t.teardown(() => void daemon.child.kill('SIGTERM'));
+  await waitReady(daemon.url);
+  const res = await fetch(`${daemon.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=60' }, body: JSON.stringify(TENSOR_JOB) });
+  t.equal(((await res.json()) as { status: string }).status, 'succeeded');
+  t.same([...(await threadsOf(daemon.child.pid!)).values()].filter((th) => th.nice !== 15), []);
+  t.notMatch(daemon.output(), /keep the main thread's priority/);
+});
