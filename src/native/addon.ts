@@ -11,9 +11,9 @@ export interface NativeAddon extends TensorKernels {
   nvmlOpen(path: string): number;
   nvmlPoll(): Promise<NativeGpuReading[]>;
   nvmlClose(): void;
-  /** Sets the nice value of each of `threads` libuv pool threads (see native/thread_priority.cc). */
+  /** Lowers each of `threads` libuv pool threads to `nice`, never raising one (see native/thread_priority.cc). */
   niceThreadPool(nice: number, threads: number): Promise<{ niced: number; error?: string }>;
-  /** Sets the nice value of every thread but the main one, as they are now; returns how many. */
+  /** Lowers every thread but the main one, as they are now, never raising one; returns how many are at `nice` or lower. */
   niceOtherThreads(nice: number): number;
 }
 
