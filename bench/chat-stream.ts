@@ -5,7 +5,8 @@
 // Two workloads: fixed-length completions of 256 tokens (`ignore_eos`, as vLLM's serving benchmark runs them,
 // and the bare loop likewise ignores end-of-sequence), which measure streaming; and greedy text that ends at
 // the model's end-of-sequence token (36 tokens on tiny-chat), where the per-request cost weighs most.
-// The daemon runs in its own process (`infernode serve`); the client here only reads the streams.
+// The daemon runs in its own process (`infernode serve`); the client here only reads the streams. The peer,
+// transformers.js serving the same model over HTTP, is measured by the same client at the same concurrencies.
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { request } from 'undici';
@@ -82,14 +83,12 @@ const CONCURRENCY = [1, 8, 32] as const;
 try {
   await bareLoop(chatIds, [...text.eosIds], 256);
   await stream(daemon.url, 'chat/completions', workloads[0]!.body);
-  const concurrent = async (n: number, body: Record<string, unknown>) => {
+  if (!('unavailable' in peer)) await stream(peer.url, 'chat/completions', workloads[0]!.body);
+  // n streams at once against a server (the daemon, or the transformers.js peer): the same client for both
+  const concurrent = async (url: string, n: number, body: Record<string, unknown>) => {
     const started = performance.now();
-    const all = await Promise.all(Array.from({ length: n }, () => stream(daemon.url, 'chat/completions', body)));
+    const all = await Promise.all(Array.from({ length: n }, () => stream(url, 'chat/completions', body)));
     return { tokens: all.reduce((s, r) => s + r.tokens, 0), seconds: (performance.now() - started) / 1000, ttft: median(all.map((r) => r.ttft)) };
-  };
-  const peerRound = async (n: number, body: { max_tokens: number; ignore_eos?: boolean }) => {
-    if ('unavailable' in peer) return null;
-    return peer.run({ messages: MESSAGES, maxTokens: body.max_tokens, ignoreEos: body.ignore_eos ?? false, concurrency: n });
   };
   console.log(`chat-stream on tiny-chat (${machine()}); medians of ${RUNS} runs; prompt ${chatIds.length} tokens`);
   for (const { name, body, eos } of workloads) {
@@ -97,11 +96,11 @@ try {
     const runs = await repeat(RUNS, async () => {
       const alone = await bareLoop(chatIds, eos, 256);
       const daemonAt = [];
-      for (const n of CONCURRENCY) daemonAt.push(await concurrent(n, body));
+      for (const n of CONCURRENCY) daemonAt.push(await concurrent(daemon.url, n, body));
       const bare8 = await bareLoop(chatIds, eos, 256, 8);
       const bare32 = await bareLoop(chatIds, eos, 256, 32);
       const peerAt = [];
-      for (const n of CONCURRENCY) peerAt.push(await peerRound(n, body));
+      if (!('unavailable' in peer)) for (const n of CONCURRENCY) peerAt.push(await concurrent(peer.url, n, body));
       return { bare: tps(alone), daemon: daemonAt, bare8: tps(bare8), bare32: tps(bare32), peer: peerAt, tokens: daemonAt[0]!.tokens };
     });
     const m = (f: (r: (typeof runs)[number]) => number) => median(runs.map(f));
@@ -118,8 +117,7 @@ try {
       console.log(`transformers.js peer: not measured (${peer.unavailable})`);
       continue;
     }
-    // the peer runs in-process, without HTTP: what it is beaten by is the daemon's own doing
-    console.log(`transformers.js ${peer.version} peer (in-process, no HTTP): tokens/s, TTFT p50; the daemon's over HTTP`);
+    console.log(`transformers.js ${peer.version} peer, served over HTTP by a plain node:http server (bench/lib/transformers-peer.ts): tokens/s, TTFT p50`);
     CONCURRENCY.forEach((n, i) => {
       const peerTps = m((r) => tps(r.peer[i]!));
       console.log(
@@ -138,5 +136,5 @@ try {
 } finally {
   daemon.stop();
   await bare.close();
-  if (!('unavailable' in peer)) await peer.close();
+  if (!('unavailable' in peer)) peer.stop();
 }
