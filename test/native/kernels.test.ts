@@ -3,18 +3,9 @@ import { Worker } from 'node:worker_threads';
 import { nativeAddon, nativeStatus } from '../../src/native/addon.js';
 import { float16ToFloat32, float32ToFloat16, imageToTensor, tensorToImage } from '../../src/native/kernels.js';
 import { jsKernels, type ChannelTriple } from '../../src/native/kernels-js.js';
+// seeded, so a failure can be replayed
+import { seededRandom as random } from '../../src/loadgen/random.js';
 
-// Seeded, so a failure can be replayed.
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const addon = nativeAddon();
 if (!addon) throw new Error(`these tests compare the native kernels with JS, but ${nativeStatus().reason}`);
