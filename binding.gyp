@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/half.cc",
         "native/image_planes.cc",
+        "native/planes_to_rgb.cc",
         "native/tensor_kernels.cc",
         "native/secure_memory.cc",
         "native/nvml.cc",

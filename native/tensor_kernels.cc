@@ -6,13 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "exports.h"
 #include "half.h"
 #include "image_planes.h"
+#include "planes_to_rgb.h"
 
 namespace infernode {
 namespace {
@@ -98,21 +95,6 @@ void Float16ToFloat32Into(const Napi::CallbackInfo& info) {
   Float16ToFloat32Array(src.Data(), dst.Data(), src.ElementLength());
 }
 
-// The JS reference's expression: double arithmetic, NaN and below 0 to 0, 255 and above to 255, else
-// floor(v + 0.5), which truncation gives for v >= 0. Without branches: model output is noisy, and compilers
-// turn the plain C++ clamp back into jumps.
-inline uint8_t UnitToByte(float x) {
-  const double v = (static_cast<double>(x) + 1.0) * 127.5;
-#if defined(__SSE2__)
-  // maxsd yields its second operand when the first is NaN.
-  const __m128d clamped = _mm_min_sd(_mm_max_sd(_mm_set_sd(v), _mm_setzero_pd()), _mm_set_sd(255.0));
-  return static_cast<uint8_t>(_mm_cvttsd_si32(_mm_add_sd(clamped, _mm_set_sd(0.5))));
-#else
-  const double clamped = v > 0.0 ? (v < 255.0 ? v : 255.0) : 0.0;
-  return static_cast<uint8_t>(static_cast<int>(clamped + 0.5));
-#endif
-}
-
 // tensorToImageInto(nchw: Float32Array, start: element index of the image, channels, height, width,
 //                   out: Uint8Array, length height*width*channels, interleaved)
 void TensorToImageInto(const Napi::CallbackInfo& info) {
@@ -131,11 +113,7 @@ void TensorToImageInto(const Napi::CallbackInfo& info) {
   const float* planes = nchw.Data() + start;
   uint8_t* hwc = out.Data();
   if (channels == 3) {
-    for (size_t p = 0; p < pixels; ++p) {
-      hwc[3 * p] = UnitToByte(planes[p]);
-      hwc[3 * p + 1] = UnitToByte(planes[pixels + p]);
-      hwc[3 * p + 2] = UnitToByte(planes[2 * pixels + p]);
-    }
+    PlanesToRgb(planes, pixels, hwc);
     return;
   }
   for (size_t c = 0; c < channels; ++c) {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KeyPool } from './key-pool.js';
+import { pooledFiles, type ScratchFiles } from './scratch-files.js';
 import { Vault } from './vault.js';
 
 export type ErasureReason = 'finished' | 'expired' | 'deleted' | 'startup_sweep' | 'shutdown';
@@ -44,8 +45,8 @@ export class JobScratch {
     readonly dir: string,
   ) {
     const onUsage = (delta: number): void => store.addUsage(delta);
-    this.inputs = new Vault(dir, 'in', onUsage, store.keys);
-    this.outputs = new Vault(dir, 'out', onUsage, store.keys);
+    this.inputs = new Vault(dir, 'in', onUsage, store.keys, store.files);
+    this.outputs = new Vault(dir, 'out', onUsage, store.keys, store.files);
   }
 
   /** Erases the inputs; with no outputs to keep, the job's directory goes too. */
@@ -70,7 +71,7 @@ export class JobScratch {
     this.removed = true;
     // no directory to remove, and no file-system round trip at the end of every job that wrote nothing
     if (!this.inputs.touchedDisk && !this.outputs.touchedDisk) return;
-    await rm(this.dir, { recursive: true, force: true });
+    await this.store.files.remove(this.dir);
   }
 }
 
@@ -79,9 +80,11 @@ export class ScratchStore {
   private readonly live = new Set<JobScratch>();
   /** @internal */ readonly keys: KeyPool;
 
+  /** `files`: inlineFiles where the root is memory-backed (./scratch-files.ts) */
   constructor(
     readonly root: string,
     private readonly observer: ScratchObserver,
+    /** @internal */ readonly files: ScratchFiles = pooledFiles,
   ) {
     this.keys = new KeyPool((reason) => observer.lockRefused?.(reason));
   }

@@ -1,10 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SealingStream, open, seal } from './aead.js';
 import type { KeyPool } from './key-pool.js';
+import type { ScratchFiles } from './scratch-files.js';
 
 export interface VaultEntry {
   readonly contentType: string;
@@ -29,7 +29,7 @@ export class Vault {
   private key: Buffer | null = null;
   private readonly entries = new Map<string, StoredEntry>();
   private dirReady: Promise<void> | null = null;
-  private files = 0;
+  private fileCount = 0;
   private erased = false;
 
   constructor(
@@ -37,6 +37,7 @@ export class Vault {
     private readonly prefix: string,
     private readonly onUsage: UsageListener,
     private readonly keys: KeyPool,
+    private readonly files: ScratchFiles,
   ) {}
 
   has(name: string): boolean {
@@ -56,7 +57,7 @@ export class Vault {
   async write(name: string, contentType: string, data: Uint8Array): Promise<void> {
     const { file, key } = await this.allocate(name);
     const sealed = seal(key, data);
-    await writeFile(file, sealed, { mode: 0o600 });
+    await this.files.write(file, sealed);
     this.remember(name, { file, contentType, bytes: data.length, sealedBytes: sealed.reduce((n, part) => n + part.length, 0) });
   }
 
@@ -70,7 +71,7 @@ export class Vault {
     try {
       await pipeline(source, sealing, sink);
     } catch (err) {
-      await rm(file, { force: true });
+      await this.files.remove(file);
       throw err;
     }
     this.remember(name, { file, contentType, bytes: sealing.bytesIn, sealedBytes });
@@ -80,7 +81,7 @@ export class Vault {
   async read(name: string): Promise<Buffer> {
     const entry = this.entries.get(name);
     if (!entry || this.erased || !this.key) throw new Error('no such scratch entry');
-    return open(this.key, await readFile(entry.file));
+    return open(this.key, await this.files.read(entry.file));
   }
 
   /** Returns whether it had anything to erase. */
@@ -90,7 +91,7 @@ export class Vault {
     if (this.key) this.keys.release(this.key);
     const entries = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(entries.map((e) => rm(e.file, { force: true })));
+    await Promise.all(entries.map((e) => this.files.remove(e.file)));
     const freed = entries.reduce((sum, e) => sum + e.sealedBytes, 0);
     if (freed) this.onUsage(-freed);
     return entries.length > 0;
@@ -101,8 +102,8 @@ export class Vault {
     if (this.entries.has(name)) throw new Error('scratch entry written twice');
     const key = (this.key ??= this.keys.acquire());
     // numbered before the first await: writes in flight together (a job's images) each get a file of their own
-    const file = path.join(this.dir, `${this.prefix}-${this.files++}.sealed`);
-    this.dirReady ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
+    const file = path.join(this.dir, `${this.prefix}-${this.fileCount++}.sealed`);
+    this.dirReady ??= this.files.makeDir(this.dir);
     await this.dirReady;
     return { file, key };
   }
@@ -110,7 +111,7 @@ export class Vault {
   private remember(name: string, entry: StoredEntry): void {
     if (this.erased) {
       // erased while the write was in flight (cancel during upload): do not leave the file behind
-      void rm(entry.file, { force: true });
+      void this.files.remove(entry.file);
       return;
     }
     this.entries.set(name, entry);

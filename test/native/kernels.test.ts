@@ -145,6 +145,17 @@ t.test('tensor to image is bit-identical to the JS reference over random, halfwa
   }
 });
 
+t.test('tensor to image matches the JS reference with special values in every plane and every lane of a vector step', async (t) => {
+  const special = [NaN, -NaN, Infinity, -Infinity, -1, 1, 0, -0, -1.0000001, 1.0000001, 2 ** -149, Math.fround(0.5 / 127.5 - 1), Math.fround(254.5 / 127.5 - 1)];
+  const [height, width] = [3, 7];
+  const plane = height * width;
+  // each plane starts the list at another place, so every value meets every lane of the four-pixel steps
+  const tensor = Float32Array.from({ length: 3 * plane }, (_, i) => special[(i + 5 * Math.floor(i / plane)) % special.length]!);
+  const reference = new Uint8Array(3 * plane);
+  jsKernels.tensorToImageInto(tensor, 0, 3, height, width, reference);
+  t.same(tensorToImage(tensor, 0, 3, height, width), reference);
+});
+
 t.test('tensor to image interleaves planes into RGB with rounding half up and clamping', async (t) => {
   const tensor = Float32Array.of(-1, 0, 1, 0.5, -2, NaN);
   t.same([...tensorToImage(tensor, 0, 3, 1, 2)], [0, 255, 0, 128, 191, 0]);

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ScratchStore, type ErasureReason } from '../../src/scratch/scratch-store.js';
+import { inlineFiles, pooledFiles, type ScratchFiles } from '../../src/scratch/scratch-files.js';
 
-async function store() {
+async function store(files: ScratchFiles) {
   const root = await mkdtemp(path.join(os.tmpdir(), 'infernode-scratch-'));
   const counts: Record<string, number> = {};
   let usage = 0;
@@ -14,77 +15,80 @@ async function store() {
     usage: (b) => (usage = b),
     erased: (r: ErasureReason) => (counts[r] = (counts[r] ?? 0) + 1),
     eraseFailed: () => failures++,
-  });
+  }, files);
   return { root, s, counts, usage: () => usage, failures: () => failures };
 }
 
 const CANARY = Buffer.from('canary-plaintext-7f3a9 a red square in the rain');
 
-t.test('what a job writes is ciphertext on disk, in a 0700 directory, and reads back', async (t) => {
-  const { s } = await store();
-  const job = s.forJob('job_A');
-  await job.inputs.write('init', 'image/png', CANARY);
-  const files = await readdir(job.dir);
-  t.equal(files.length, 1);
-  t.notOk(files[0]!.includes('init'), 'the part name does not reach the disk');
-  const onDisk = await readFile(path.join(job.dir, files[0]!));
-  t.equal(onDisk.indexOf(CANARY.subarray(0, 16)), -1, 'no plaintext on disk');
-  t.equal((await stat(job.dir)).mode & 0o777, 0o700);
-  t.same(await job.inputs.read('init'), CANARY);
-});
+// tmpfs roots write on the calling thread, disk roots through libuv's pool: the same behaviour either way
+for (const [strategy, io] of [['inline', inlineFiles], ['pooled', pooledFiles]] as const) {
+  t.test(`${strategy}: what a job writes is ciphertext on disk, in a 0700 directory, and reads back`, async (t) => {
+    const { s } = await store(io);
+    const job = s.forJob('job_A');
+    await job.inputs.write('init', 'image/png', CANARY);
+    const files = await readdir(job.dir);
+    t.equal(files.length, 1);
+    t.notOk(files[0]!.includes('init'), 'the part name does not reach the disk');
+    const onDisk = await readFile(path.join(job.dir, files[0]!));
+    t.equal(onDisk.indexOf(CANARY.subarray(0, 16)), -1, 'no plaintext on disk');
+    t.equal((await stat(job.dir)).mode & 0o777, 0o700);
+    t.same(await job.inputs.read('init'), CANARY);
+  });
 
-t.test('streams are encrypted as they arrive and refused past the limit with nothing left', async (t) => {
-  const { s, usage } = await store();
-  const job = s.forJob('job_B');
-  const n = await job.inputs.writeStream('up', 'application/octet-stream', Readable.from([CANARY, CANARY]), 1000, () => new Error('too big'));
-  t.equal(n, CANARY.length * 2);
-  t.same(await job.inputs.read('up'), Buffer.concat([CANARY, CANARY]));
-  await t.rejects(job.inputs.writeStream('big', 'x', Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), 1000, () => new Error('too big')), /too big/);
-  t.equal((await readdir(job.dir)).length, 1, 'the refused upload left no file');
-  await job.eraseAll('deleted');
-  t.equal(usage(), 0);
-});
+  t.test(`${strategy}: streams are encrypted as they arrive and refused past the limit with nothing left`, async (t) => {
+    const { s, usage } = await store(io);
+    const job = s.forJob('job_B');
+    const n = await job.inputs.writeStream('up', 'application/octet-stream', Readable.from([CANARY, CANARY]), 1000, () => new Error('too big'));
+    t.equal(n, CANARY.length * 2);
+    t.same(await job.inputs.read('up'), Buffer.concat([CANARY, CANARY]));
+    await t.rejects(job.inputs.writeStream('big', 'x', Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), 1000, () => new Error('too big')), /too big/);
+    t.equal((await readdir(job.dir)).length, 1, 'the refused upload left no file');
+    await job.eraseAll('deleted');
+    t.equal(usage(), 0);
+  });
 
-t.test('inputs are erased apart from outputs, and erasure counts by reason', async (t) => {
-  const { s, counts, usage } = await store();
-  const job = s.forJob('job_C');
-  await job.inputs.write('in', 'text/plain', CANARY);
-  await job.outputs.write('out.png', 'image/png', Buffer.from('png bytes'));
-  await job.eraseInputs('finished');
-  t.equal((await readdir(job.dir)).length, 1);
-  await t.rejects(job.inputs.read('in'));
-  t.same(await job.outputs.read('out.png'), Buffer.from('png bytes'));
-  await job.eraseAll('expired');
-  await t.rejects(stat(job.dir), 'the job directory is gone');
-  t.same(counts, { finished: 1, expired: 1 });
-  t.equal(usage(), 0);
-});
+  t.test(`${strategy}: inputs are erased apart from outputs, and erasure counts by reason`, async (t) => {
+    const { s, counts, usage } = await store(io);
+    const job = s.forJob('job_C');
+    await job.inputs.write('in', 'text/plain', CANARY);
+    await job.outputs.write('out.png', 'image/png', Buffer.from('png bytes'));
+    await job.eraseInputs('finished');
+    t.equal((await readdir(job.dir)).length, 1);
+    await t.rejects(job.inputs.read('in'));
+    t.same(await job.outputs.read('out.png'), Buffer.from('png bytes'));
+    await job.eraseAll('expired');
+    await t.rejects(stat(job.dir), 'the job directory is gone');
+    t.same(counts, { finished: 1, expired: 1 });
+    t.equal(usage(), 0);
+  });
 
-t.test('the start-up sweep erases what an earlier process left', async (t) => {
-  const { root, s, counts } = await store();
-  await mkdir(path.join(root, 'job_OLD'));
-  await writeFile(path.join(root, 'job_OLD', 'in-0.sealed'), 'left by a crash');
-  t.equal(await s.sweep(), 1);
-  t.same(await readdir(root), []);
-  t.same(counts, { startup_sweep: 1 });
-});
+  t.test(`${strategy}: the start-up sweep erases what an earlier process left`, async (t) => {
+    const { root, s, counts } = await store(io);
+    await mkdir(path.join(root, 'job_OLD'));
+    await writeFile(path.join(root, 'job_OLD', 'in-0.sealed'), 'left by a crash');
+    t.equal(await s.sweep(), 1);
+    t.same(await readdir(root), []);
+    t.same(counts, { startup_sweep: 1 });
+  });
 
-t.test('writes in flight together each keep their own file and read back', async (t) => {
-  const { s } = await store();
-  const job = s.forJob('job_E');
-  const first = Buffer.alloc(256 * 1024, 1);
-  const second = Buffer.alloc(256 * 1024, 2);
-  await Promise.all([job.outputs.write('image-0.png', 'image/png', first), job.outputs.write('image-1.png', 'image/png', second)]);
-  t.equal((await readdir(job.dir)).length, 2);
-  t.same(await job.outputs.read('image-0.png'), first);
-  t.same(await job.outputs.read('image-1.png'), second);
-});
+  t.test(`${strategy}: writes in flight together each keep their own file and read back`, async (t) => {
+    const { s } = await store(io);
+    const job = s.forJob('job_E');
+    const first = Buffer.alloc(256 * 1024, 1);
+    const second = Buffer.alloc(256 * 1024, 2);
+    await Promise.all([job.outputs.write('image-0.png', 'image/png', first), job.outputs.write('image-1.png', 'image/png', second)]);
+    t.equal((await readdir(job.dir)).length, 2);
+    t.same(await job.outputs.read('image-0.png'), first);
+    t.same(await job.outputs.read('image-1.png'), second);
+  });
 
-t.test('a job that wrote nothing leaves no directory and erases cleanly', async (t) => {
-  const { s, failures } = await store();
-  const job = s.forJob('job_F');
-  await job.eraseInputs('finished');
-  await job.eraseAll('finished');
-  await t.rejects(stat(job.dir));
-  t.equal(failures(), 0);
-});
+  t.test(`${strategy}: a job that wrote nothing leaves no directory and erases cleanly`, async (t) => {
+    const { s, failures } = await store(io);
+    const job = s.forJob('job_F');
+    await job.eraseInputs('finished');
+    await job.eraseAll('finished');
+    await t.rejects(stat(job.dir));
+    t.equal(failures(), 0);
+  });
+}
