@@ -7,6 +7,7 @@ import { JobCanceledError, PipelineError, type ExecutorModel, type RunContext } 
 import type { ExecutorInit, FromExecutor, RunTimings, ToExecutor } from './executor-protocol.js';
 import { MODEL_LOADERS } from './model-loaders.js';
 import { createSessionFactory } from './session-factory.js';
+import { EventCoalescer } from './event-coalescer.js';
 
 const port = parentPort!;
 const { device } = workerData as ExecutorInit;
@@ -14,38 +15,16 @@ const sessions = createSessionFactory(device);
 const models = new Map<string, ExecutorModel>();
 const cancelled = new Set<string>();
 
-// Token and progress events are coalesced: one postMessage per token costs about as much as a decode step of a
-// small model, and each one wakes the main thread away from the cores the model runs on. Events go out at most
-// every COALESCE_MS (as vLLM's stream interval does), so a slower model still streams each token the moment it
-// is sampled, while a fast one sends a few per message. A message that ends a run, a load or an unload goes out
-// at once (with what is pending before it): the main thread waits on it, and nothing follows it to coalesce.
-const COALESCE_MS = 1;
-let pending: FromExecutor[] = [];
-let pendingTransfer = new Set<ArrayBuffer>();
-let flushScheduled = false;
-let lastFlush = 0;
-const flush = (): void => {
-  flushScheduled = false;
-  if (pending.length === 0) return;
-  const batch = pending;
-  const transfer = pendingTransfer;
-  pending = [];
-  pendingTransfer = new Set();
-  lastFlush = performance.now();
-  port.postMessage(batch, [...transfer]);
-};
+// Token and progress events are coalesced (./event-coalescer.ts); a message that ends a run, a load or an unload
+// goes out at once: the main thread waits on it.
+const coalescer = new EventCoalescer<FromExecutor>({
+  send: (batch, transfer) => port.postMessage(batch, transfer),
+  now: () => performance.now(),
+  schedule: (flush, delayMs) => void (delayMs > 0 ? setTimeout(flush, delayMs) : setImmediate(flush)),
+});
 const COALESCED: ReadonlySet<FromExecutor['kind']> = new Set(['event', 'batch']);
-const post = (message: FromExecutor, transfer?: ArrayBuffer[]): void => {
-  pending.push(message);
-  for (const buffer of transfer ?? []) pendingTransfer.add(buffer);
-  if (!COALESCED.has(message.kind)) flush();
-  else if (!flushScheduled) {
-    flushScheduled = true;
-    const wait = lastFlush + COALESCE_MS - performance.now();
-    if (wait > 0) setTimeout(flush, wait);
-    else setImmediate(flush);
-  }
-};
+const post = (message: FromExecutor, transfer?: ArrayBuffer[]): void =>
+  COALESCED.has(message.kind) ? coalescer.post(message, transfer) : coalescer.postNow(message, transfer);
 
 async function load(spec: Extract<ToExecutor, { kind: 'load' }>['spec']): Promise<void> {
   const started = performance.now();
