@@ -3,7 +3,8 @@
 // decode step of a small model. So events go out at most once an interval, sized so that posting takes at most
 // POST_SHARE of the executor's time: the measured cost of a post divided by that share, kept between MIN and MAX.
 // A model whose steps are longer than the interval still streams each token as it is sampled; a message that ends
-// a run goes out at once, with whatever is pending before it.
+// a run goes out at once, with whatever is pending before it, in one post with the other ends of the same step (a
+// batch of sequences often ends together).
 
 export const MIN_INTERVAL_MS = 1;
 export const MAX_INTERVAL_MS = 10;
@@ -16,12 +17,15 @@ export interface CoalescerDeps<M> {
   now(): number;
   /** runs `flush` after `delayMs` (at once, after pending I/O, when it is not positive) */
   schedule(flush: () => void, delayMs: number): void;
+  /** runs `flush` once the current task and its microtasks are done, before any other task */
+  soon(flush: () => void): void;
 }
 
 export class EventCoalescer<M> {
   private pending: M[] = [];
   private transfer = new Set<ArrayBuffer>();
   private scheduled = false;
+  private flushingSoon = false;
   private lastFlush = -Infinity;
   /** ms; starts at the floor's cost, so that the first interval is MIN_INTERVAL_MS */
   private postCost = MIN_INTERVAL_MS * POST_SHARE;
@@ -40,10 +44,15 @@ export class EventCoalescer<M> {
     this.deps.schedule(() => this.flush(true), this.lastFlush + this.intervalMs - this.deps.now());
   }
 
-  /** Sends a message now, after everything pending. */
+  /** Sends a message at the end of the current task, after everything pending. */
   postNow(message: M, transfer: readonly ArrayBuffer[] = []): void {
     this.add(message, transfer);
-    this.flush(false);
+    if (this.flushingSoon) return;
+    this.flushingSoon = true;
+    this.deps.soon(() => {
+      this.flushingSoon = false;
+      this.flush(false);
+    });
   }
 
   private add(message: M, transfer: readonly ArrayBuffer[]): void {

@@ -16,11 +16,13 @@ const models = new Map<string, ExecutorModel>();
 const cancelled = new Set<string>();
 
 // Token and progress events are coalesced (./event-coalescer.ts); a message that ends a run, a load or an unload
-// goes out at once: the main thread waits on it.
+// goes out at the end of the current task: the main thread waits on it.
 const coalescer = new EventCoalescer<FromExecutor>({
   send: (batch, transfer) => port.postMessage(batch, transfer),
   now: () => performance.now(),
   schedule: (flush, delayMs) => void (delayMs > 0 ? setTimeout(flush, delayMs) : setImmediate(flush)),
+  // after the microtasks that end the other sequences of the same step, before the next step's run
+  soon: (flush) => process.nextTick(flush),
 });
 const COALESCED: ReadonlySet<FromExecutor['kind']> = new Set(['event', 'batch']);
 const post = (message: FromExecutor, transfer?: ArrayBuffer[]): void =>

@@ -6,6 +6,7 @@ function harness(sendMs: number) {
   let clock = 100;
   const sent: { batch: string[]; transfer: ArrayBuffer[] }[] = [];
   const timers: { flush: () => void; delayMs: number }[] = [];
+  const soon: (() => void)[] = [];
   const coalescer = new EventCoalescer<string>({
     send: (batch, transfer) => {
       sent.push({ batch, transfer });
@@ -13,9 +14,11 @@ function harness(sendMs: number) {
     },
     now: () => clock,
     schedule: (flush, delayMs) => void timers.push({ flush, delayMs }),
+    soon: (flush) => void soon.push(flush),
   });
   const runTimer = () => timers.shift()!.flush();
-  return { coalescer, sent, timers, runTimer, advance: (ms: number) => (clock += ms) };
+  const endTask = () => soon.splice(0).forEach((flush) => flush());
+  return { coalescer, sent, timers, runTimer, endTask, advance: (ms: number) => (clock += ms) };
 }
 
 t.test('events posted before the flush go out as one message, in order, with their transfers', async (t) => {
@@ -40,14 +43,29 @@ t.test('events right after a post wait for the interval', async (t) => {
   t.ok(timers[0]!.delayMs > 0 && timers[0]!.delayMs <= coalescer.intervalMs, `waits ${timers[0]!.delayMs} ms of ${coalescer.intervalMs}`);
 });
 
-t.test('a message that ends a run goes out at once, after what is pending, in the same post', async (t) => {
-  const { coalescer, sent, runTimer } = harness(0.01);
+t.test('a message that ends a run goes out at the end of the task, after what is pending, in the same post', async (t) => {
+  const { coalescer, sent, runTimer, endTask } = harness(0.01);
   const image = new ArrayBuffer(16);
   coalescer.post('progress 1');
   coalescer.postNow('done', [image]);
+  t.equal(sent.length, 0, 'not before the task ends');
+  endTask();
   t.same(sent, [{ batch: ['progress 1', 'done'], transfer: [image] }]);
   runTimer();
   t.equal(sent.length, 1, 'the flush scheduled before finds nothing left to send');
+});
+
+t.test('the ends of several runs in one task (a batch finishing together) go out in one post', async (t) => {
+  const { coalescer, sent, endTask } = harness(0.01);
+  coalescer.post('token a');
+  coalescer.postNow('done a');
+  coalescer.postNow('done b');
+  coalescer.postNow('done c');
+  endTask();
+  t.same(sent.map((s) => s.batch), [['token a', 'done a', 'done b', 'done c']]);
+  coalescer.postNow('done d');
+  endTask();
+  t.same(sent.map((s) => s.batch), [['token a', 'done a', 'done b', 'done c'], ['done d']], 'the next task posts again');
 });
 
 t.test('the interval follows what a post costs: cheap posts keep the floor, dear ones coalesce more, up to the cap', async (t) => {
@@ -68,7 +86,10 @@ t.test('the interval follows what a post costs: cheap posts keep the floor, dear
 });
 
 t.test('a large final message does not stretch the interval', async (t) => {
-  const { coalescer } = harness(3);
-  for (let i = 0; i < 20; i++) coalescer.postNow(`done ${i}`);
+  const { coalescer, endTask } = harness(3);
+  for (let i = 0; i < 20; i++) {
+    coalescer.postNow(`done ${i}`);
+    endTask();
+  }
   t.equal(coalescer.intervalMs, MIN_INTERVAL_MS);
 });

@@ -86,6 +86,7 @@ export class Sampler {
   private readonly random: () => number;
   private readonly seen = new Set<number>();
   private readonly generated = new Map<number, number>();
+  private readonly penalized: boolean;
   private probs: Float32Array | null = null;
 
   constructor(
@@ -94,11 +95,13 @@ export class Sampler {
     promptIds: Iterable<number>,
   ) {
     this.random = seededRandom(seed);
+    this.penalized = params.repetition_penalty !== 1 || params.presence_penalty !== 0 || params.frequency_penalty !== 0;
     if (params.repetition_penalty !== 1) for (const id of promptIds) this.seen.add(id);
   }
 
   /** Records a generated token (for the penalties). */
   accept(token: number): void {
+    if (!this.penalized) return;
     this.seen.add(token);
     this.generated.set(token, (this.generated.get(token) ?? 0) + 1);
   }

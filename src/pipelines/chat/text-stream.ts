@@ -49,6 +49,7 @@ export class StopMatcher {
 
   /** Adds generated text; returns the text now safe to emit, and whether a stop string was reached. */
   push(chunk: string): { text: string; stopped: boolean } {
+    if (this.stops.length === 0) return { text: chunk, stopped: false };
     const from = this.emitted;
     this.text += chunk;
     let stopAt = -1;
