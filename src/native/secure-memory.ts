@@ -4,11 +4,14 @@
  */
 import { nativeAddon } from './addon.js';
 
-/** Zeroes the bytes (explicit_bzero in the addon; `fill(0)` without it, which JS never elides either). */
+/**
+ * Zeroes the bytes (explicit_bzero in the addon; `fill(0)` without it, which JS never elides either). A buffer
+ * transferred to another thread (detached here) has no bytes left to zero: the receiver owns them.
+ */
 export function secureZero(buf: Uint8Array): void {
   const addon = nativeAddon();
   if (addon) addon.secureZero(buf);
-  else buf.fill(0);
+  else if (buf.byteLength > 0) buf.fill(0);
 }
 
 export type LockOutcome =

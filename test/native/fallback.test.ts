@@ -33,6 +33,12 @@ t.test('the JS kernels convert images, halves and tensors', async (t) => {
   t.same([...tensorToImage(Float32Array.of(-1, 0, 1), 0, 3, 1, 1)], [0, 128, 255]);
 });
 
+t.test('secureZero without the addon passes over a buffer transferred to another thread', async (t) => {
+  const pixels = new Uint8Array(16).fill(7);
+  structuredClone(pixels.buffer, { transfer: [pixels.buffer] });
+  t.doesNotThrow(() => secureZero(pixels), 'an image handed to the media pool, zeroed after a failed encode');
+});
+
 t.test('secureZero zeroes without the addon', async (t) => {
   const key = Buffer.from('0123456789abcdef');
   secureZero(key.subarray(4, 8));

@@ -20,6 +20,12 @@ t.test('secureZero zeroes a Uint8Array and accepts an empty one', async (t) => {
   t.doesNotThrow(() => secureZero(new Uint8Array(0)));
 });
 
+t.test('secureZero passes over a buffer transferred to another thread, as the JS fallback does', async (t) => {
+  const pixels = new Uint8Array(16).fill(7);
+  structuredClone(pixels.buffer, { transfer: [pixels.buffer] });
+  t.doesNotThrow(() => secureZero(pixels));
+});
+
 t.test('secureZero refuses anything but bytes', async (t) => {
   t.throws(() => secureZero(new Float32Array(4) as unknown as Uint8Array), { name: 'TypeError' });
 });
