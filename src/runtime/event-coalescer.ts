@@ -2,9 +2,10 @@
 // cores sleep deeply the sender pays for that wake: a few µs on bare metal, ~50 µs on a small VM, as long as a
 // decode step of a small model. So events go out at most once an interval, sized so that posting takes at most
 // POST_SHARE of the executor's time: the measured cost of a post divided by that share, kept between MIN and MAX.
-// A model whose steps are longer than the interval still streams each token as it is sampled; a message that ends
-// a run goes out at once, with whatever is pending before it, in one post with the other ends of the same step (a
-// batch of sequences often ends together).
+// A model whose steps are longer than the interval still streams each token as it is sampled. A run's first message
+// (its first token: the time to first token) and a message that ends a run go out at the end of the current task,
+// with whatever is pending before them, in one post with the others of the same task (a batch of sequences often
+// ends together).
 
 export const MIN_INTERVAL_MS = 1;
 export const MAX_INTERVAL_MS = 10;
@@ -26,6 +27,8 @@ export class EventCoalescer<M> {
   private transfer = new Set<ArrayBuffer>();
   private scheduled = false;
   private flushingSoon = false;
+  /** runs that have had their first message */
+  private readonly started = new Set<string>();
   private lastFlush = -Infinity;
   /** ms; starts at the floor's cost, so that the first interval is MIN_INTERVAL_MS */
   private postCost = MIN_INTERVAL_MS * POST_SHARE;
@@ -36,16 +39,22 @@ export class EventCoalescer<M> {
     return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, this.postCost / POST_SHARE));
   }
 
-  /** Queues a message for the next interval's post. */
-  post(message: M, transfer: readonly ArrayBuffer[] = []): void {
+  /** Queues a message for the next interval's post; the first one of `run` goes out at the end of the task. */
+  post(message: M, transfer: readonly ArrayBuffer[] = [], run?: string): void {
+    if (run !== undefined && !this.started.has(run)) {
+      this.started.add(run);
+      this.postNow(message, transfer);
+      return;
+    }
     this.add(message, transfer);
     if (this.scheduled) return;
     this.scheduled = true;
     this.deps.schedule(() => this.flush(true), this.lastFlush + this.intervalMs - this.deps.now());
   }
 
-  /** Sends a message at the end of the current task, after everything pending. */
-  postNow(message: M, transfer: readonly ArrayBuffer[] = []): void {
+  /** Sends a message at the end of the current task, after everything pending; `run`, if given, has ended. */
+  postNow(message: M, transfer: readonly ArrayBuffer[] = [], run?: string): void {
+    if (run !== undefined) this.started.delete(run);
     this.add(message, transfer);
     if (this.flushingSoon) return;
     this.flushingSoon = true;

@@ -15,8 +15,8 @@ const sessions = createSessionFactory(device);
 const models = new Map<string, ExecutorModel>();
 const cancelled = new Set<string>();
 
-// Token and progress events are coalesced (./event-coalescer.ts); a message that ends a run, a load or an unload
-// goes out at the end of the current task: the main thread waits on it.
+// Token and progress events are coalesced (./event-coalescer.ts); a run's first event, and a message that ends a
+// run, a load or an unload, go out at the end of the current task: the main thread waits on them.
 const coalescer = new EventCoalescer<FromExecutor>({
   send: (batch, transfer) => port.postMessage(batch, transfer),
   now: () => performance.now(),
@@ -24,9 +24,6 @@ const coalescer = new EventCoalescer<FromExecutor>({
   // after the microtasks that end the other sequences of the same step, before the next step's run
   soon: (flush) => process.nextTick(flush),
 });
-const COALESCED: ReadonlySet<FromExecutor['kind']> = new Set(['event', 'batch']);
-const post = (message: FromExecutor, transfer?: ArrayBuffer[]): void =>
-  COALESCED.has(message.kind) ? coalescer.post(message, transfer) : coalescer.postNow(message, transfer);
 
 async function load(spec: Extract<ToExecutor, { kind: 'load' }>['spec']): Promise<void> {
   const started = performance.now();
@@ -37,9 +34,9 @@ async function load(spec: Extract<ToExecutor, { kind: 'load' }>['spec']): Promis
     const previous = models.get(spec.name);
     models.set(spec.name, model);
     await previous?.dispose();
-    post({ kind: 'loaded', name: spec.name, metadata: model.metadata, seconds: (performance.now() - started) / 1000 });
+    coalescer.postNow({ kind: 'loaded', name: spec.name, metadata: model.metadata, seconds: (performance.now() - started) / 1000 });
   } catch (err) {
-    post({ kind: 'load_failed', name: spec.name, message: err instanceof Error ? err.message : String(err) });
+    coalescer.postNow({ kind: 'load_failed', name: spec.name, message: err instanceof Error ? err.message : String(err) });
   }
 }
 
@@ -47,7 +44,7 @@ async function unload(name: string): Promise<void> {
   const model = models.get(name);
   models.delete(name);
   await model?.dispose();
-  post({ kind: 'unloaded', name });
+  coalescer.postNow({ kind: 'unloaded', name });
 }
 
 async function run(jobId: string, modelName: string, payload: unknown): Promise<void> {
@@ -58,23 +55,23 @@ async function run(jobId: string, modelName: string, payload: unknown): Promise<
     throwIfCancelled: () => {
       if (cancelled.has(jobId)) throw new JobCanceledError();
     },
-    emit: (event) => post({ kind: 'event', jobId, event }),
+    emit: (event) => coalescer.post({ kind: 'event', jobId, event }, [], jobId),
     observeRun: (graph, seconds) => void runs.push([graph, seconds]),
-    observeBatch: (size) => post({ kind: 'batch', model: modelName, size }),
+    observeBatch: (size) => coalescer.post({ kind: 'batch', model: modelName, size }),
   };
   try {
     const model = models.get(modelName);
     if (!model) throw new PipelineError('model_not_found', `model ${modelName} is not loaded on ${device.id}`);
     ctx.throwIfCancelled();
     const outcome = await model.run(payload, ctx);
-    post({ kind: 'done', jobId, result: outcome.result, runs }, outcome.transfer);
+    coalescer.postNow({ kind: 'done', jobId, result: outcome.result, runs }, outcome.transfer, jobId);
   } catch (err) {
     const canceled = err instanceof JobCanceledError || cancelled.has(jobId);
     const code = err instanceof PipelineError ? err.code : canceled ? 'canceled' : 'model_error';
     // Only PipelineError messages are written for clients; anything else may quote internals.
     const message = err instanceof PipelineError ? err.message : canceled ? 'job canceled' : 'the model failed while running this job';
     const detail = err instanceof PipelineError || canceled ? undefined : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    post({ kind: 'failed', jobId, code, message, canceled, runs, ...(detail ? { detail } : {}) });
+    coalescer.postNow({ kind: 'failed', jobId, code, message, canceled, runs, ...(detail ? { detail } : {}) }, [], jobId);
   } finally {
     cancelled.delete(jobId);
   }

@@ -68,6 +68,25 @@ t.test('the ends of several runs in one task (a batch finishing together) go out
   t.same(sent.map((s) => s.batch), [['token a', 'done a', 'done b', 'done c'], ['done d']], 'the next task posts again');
 });
 
+t.test('a run\'s first message goes out at the end of the task even right after a post; its next ones wait', async (t) => {
+  const { coalescer, sent, timers, endTask, advance } = harness(0.01);
+  coalescer.postNow('done job_A', [], 'job_A');
+  endTask();
+  advance(0.1);
+  coalescer.post('first token of job_B', [], 'job_B');
+  t.equal(timers.length, 0, 'no wait for the interval');
+  endTask();
+  t.same(sent.at(-1)!.batch, ['first token of job_B']);
+  coalescer.post('second token of job_B', [], 'job_B');
+  t.equal(timers.length, 1, 'the second one waits for the interval');
+  t.ok(timers[0]!.delayMs > 0);
+  coalescer.postNow('done job_B', [], 'job_B');
+  endTask();
+  coalescer.post('first token of a new run with the same id', [], 'job_B');
+  endTask();
+  t.same(sent.at(-1)!.batch, ['first token of a new run with the same id'], 'a run that ended starts afresh');
+});
+
 t.test('the interval follows what a post costs: cheap posts keep the floor, dear ones coalesce more, up to the cap', async (t) => {
   for (const [sendMs, expected] of [
     [0.002, MIN_INTERVAL_MS],
