@@ -39,6 +39,8 @@ export interface ExecOutcome<R = unknown> {
   result: R;
   /** ArrayBuffers inside result to transfer (not copy) to the main thread */
   transfer?: ArrayBuffer[];
+  /** zeroes what the run no longer needs, once its result is on its way: off the job's latency */
+  release?: () => void;
 }
 
 /** A model loaded in an executor: owns its sessions. */

@@ -65,6 +65,8 @@ async function run(jobId: string, modelName: string, payload: unknown): Promise<
     ctx.throwIfCancelled();
     const outcome = await model.run(payload, ctx);
     coalescer.postNow({ kind: 'done', jobId, result: outcome.result, runs }, outcome.transfer, jobId);
+    // queued after the post above, so it runs once the result has left
+    if (outcome.release) process.nextTick(outcome.release);
   } catch (err) {
     const canceled = err instanceof JobCanceledError || cancelled.has(jobId);
     const code = err instanceof PipelineError ? err.code : canceled ? 'canceled' : 'model_error';

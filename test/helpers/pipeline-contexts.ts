@@ -44,7 +44,11 @@ export function pipelineContexts(model: ModelView, media: MediaPool, executorMod
     model,
     signal: controller.signal,
     media,
-    execute: async <R>(payload: unknown) => (await executorModel.run(payload, runContext)).result as R,
+    execute: async <R>(payload: unknown) => {
+      const outcome = await executorModel.run(payload, runContext);
+      outcome.release?.();
+      return outcome.result as R;
+    },
     readUpload,
     writeOutput: async (name, contentType, data) => recorder.writeOutput(name, contentType, Buffer.from(data)),
     emit: (event) => recorder.emit(event),

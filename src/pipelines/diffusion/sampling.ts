@@ -14,7 +14,7 @@ export const itemNoise = (seed: number, count: number): GaussianNoise[] => Array
 export function initialLatents(scheduler: Scheduler, noise: GaussianNoise[], size: number, init: { latents: Float32Array; firstStep: number } | null): Float32Array[] {
   return noise.map((source) => {
     const drawn = source.fill(new Float32Array(size));
-    if (!init) return scaled(drawn, scheduler.initNoiseSigma);
+    if (!init) return scaled(drawn, scheduler.initNoiseSigma, drawn);
     return scheduler.addNoise(init.latents, drawn, init.firstStep);
   });
 }
@@ -43,6 +43,7 @@ export async function sampleLatents(options: SamplingOptions): Promise<Float32Ar
   const guided = usesGuidance(guidanceScale);
   const total = scheduler.timesteps.length - firstStep;
   const batch = new Float32Array((guided ? 2 : 1) * count * size);
+  const guidedOutput = guided ? new Float32Array(count * size) : null;
   for (let step = firstStep; step < scheduler.timesteps.length; step++) {
     ctx.throwIfCancelled();
     latents.forEach((item, i) => {
@@ -51,7 +52,7 @@ export async function sampleLatents(options: SamplingOptions): Promise<Float32Ar
       if (guided) batch.set(input, (count + i) * size);
     });
     const raw = await predict(batch, guided ? 2 * count : count, scheduler.timesteps[step]!);
-    const output = guided ? applyGuidance(raw, count, size, guidanceScale) : raw;
+    const output = guidedOutput ? applyGuidance(raw, count, size, guidanceScale, guidedOutput) : raw;
     latents = latents.map((item, i) => scheduler.step(output.subarray(i * size, (i + 1) * size), step, item, noise[i]!));
     ctx.emit({ event: 'progress', data: { step: step - firstStep + 1, total, stage: 'denoise' } });
   }

@@ -60,7 +60,7 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
   const vaeEncoder = encoderSession ? new VaeEncoder(encoderSession) : null;
   const info = modelInfo(spec, config, textEncoder.tokenizer.maxLength, vaeEncoder !== null);
 
-  async function generate(payload: ImagePayload, ctx: RunContext): Promise<ImageResult> {
+  async function generate(payload: ImagePayload, ctx: RunContext): Promise<{ result: ImageResult; release: () => void }> {
     const { width, height, n, steps, guidanceScale, seed } = payload;
     const guided = usesGuidance(guidanceScale);
     const prompts = guided ? [payload.negativePrompt, payload.prompt] : [payload.prompt];
@@ -83,8 +83,8 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
       predict: (batch, batchSize, t) => unet.predict(batch, [batchSize, ...latentDims], t, hidden, ctx),
       ctx,
     });
-    const images = await decode(latents, latentDims, ctx);
-    return { images, width, height, seed, truncatedTokens: truncated };
+    const { images, release } = await decode(latents, latentDims, ctx);
+    return { result: { images, width, height, seed, truncatedTokens: truncated }, release };
   }
 
   /** Init image → VAE encoder → latents × scaling. Its posterior noise is a stream of its own (seed − 1). */
@@ -99,28 +99,33 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
     }
   }
 
-  async function decode(latents: Float32Array[], latentDims: number[], ctx: RunContext): Promise<Uint8Array[]> {
+  /** The images as bytes; `release` zeroes the VAE's float output, the same pictures in another form. */
+  async function decode(latents: Float32Array[], latentDims: number[], ctx: RunContext): Promise<{ images: Uint8Array[]; release: () => void }> {
     const size = latents[0]!.length;
     const batch = new Float32Array(latents.length * size);
-    latents.forEach((item, i) => batch.set(scaled(item, 1 / config.vaeScaling), i * size));
+    latents.forEach((item, i) => scaled(item, 1 / config.vaeScaling, batch.subarray(i * size, (i + 1) * size)));
     const decoded = await vaeDecoder.decode(batch, [latents.length, ...latentDims], ctx);
-    const [, channels, height, width] = decoded.dims as [number, number, number, number];
-    if (channels !== 3) throw new Error(`vae_decoder: sample has ${channels} channels, expected 3`);
-    const images = latents.map((_, i) => tensorToImage(decoded.data, i, 3, height, width));
-    decoded.data.fill(0);
-    return images;
+    const release = (): void => void decoded.data.fill(0);
+    try {
+      const [, channels, height, width] = decoded.dims as [number, number, number, number];
+      if (channels !== 3) throw new Error(`vae_decoder: sample has ${channels} channels, expected 3`);
+      return { images: latents.map((_, i) => tensorToImage(decoded.data, i, 3, height, width)), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   const model: ExecutorModel<ImagePayload, ImageResult> = {
     metadata: { inputs: describeValues(unetSession.inputMetadata), outputs: describeValues(unetSession.outputMetadata), info: { ...info } },
     async run(payload, ctx): Promise<ExecOutcome<ImageResult>> {
-      const result = await generate(payload, ctx);
-      return { result, transfer: result.images.map((image) => image.buffer as ArrayBuffer) };
+      const { result, release } = await generate(payload, ctx);
+      return { result, transfer: result.images.map((image) => image.buffer as ArrayBuffer), release };
     },
     async warmUp() {
       const quiet: RunContext = { jobId: 'warm-up', cancelled: () => false, throwIfCancelled: () => {}, emit: () => {}, observeRun: () => {}, observeBatch: () => {} };
       const side = config.vaeScaleFactor * 8;
-      await generate({ prompt: '', negativePrompt: '', width: side, height: side, steps: 1, guidanceScale: 2, scheduler: info.scheduler, seed: 0, n: 1, init: null }, quiet);
+      (await generate({ prompt: '', negativePrompt: '', width: side, height: side, steps: 1, guidanceScale: 2, scheduler: info.scheduler, seed: 0, n: 1, init: null }, quiet)).release();
     },
     async dispose() {
       await Promise.all([textEncoder.release(), unet.release(), vaeDecoder.release(), vaeEncoder?.release()]);
