@@ -80,7 +80,7 @@ export class ScratchStore {
   private readonly live = new Set<JobScratch>();
   /** @internal */ readonly keys: KeyPool;
 
-  /** `files`: inlineFiles where the root is memory-backed (./scratch-files.ts) */
+  /** `files`: memoryFiles where the root is memory-backed (./scratch-files.ts) */
   constructor(
     readonly root: string,
     private readonly observer: ScratchObserver,

@@ -81,7 +81,7 @@ export class Vault {
   async read(name: string): Promise<Buffer> {
     const entry = this.entries.get(name);
     if (!entry || this.erased || !this.key) throw new Error('no such scratch entry');
-    return open(this.key, await this.files.read(entry.file));
+    return open(this.key, await this.files.read(entry.file, entry.sealedBytes));
   }
 
   /** Returns whether it had anything to erase. */

@@ -15,7 +15,7 @@ import { Executor } from '../runtime/executor.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
 import type { DeviceSpec } from '../runtime/model-types.js';
 import { ScratchStore, resolveScratchRoot } from '../scratch/scratch-store.js';
-import { inlineFiles, pooledFiles } from '../scratch/scratch-files.js';
+import { memoryFiles, pooledFiles } from '../scratch/scratch-files.js';
 import { installAccessLog } from './access-log.js';
 import { installErrorHandling } from './error-handler.js';
 import { createLogger } from './logger.js';
@@ -86,7 +86,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
       log.error({ errorClass: err instanceof Error ? err.name : typeof err }, 'scratch erase failed');
     },
     lockRefused: (reason) => log.info({ reason }, 'per-job keys are not locked in memory'),
-  }, root.memoryBacked ? inlineFiles : pooledFiles);
+  }, root.memoryBacked ? memoryFiles : pooledFiles);
   const executors = options.devices.map((d) => new Executor(d, config.computeNice));
   for (const executor of executors) {
     executor.on('runs', (model: string, runs: Array<[string, number]>) => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ScratchStore, type ErasureReason } from '../../src/scratch/scratch-store.js';
-import { inlineFiles, pooledFiles, type ScratchFiles } from '../../src/scratch/scratch-files.js';
+import { memoryFiles, pooledFiles, type ScratchFiles } from '../../src/scratch/scratch-files.js';
 
 async function store(files: ScratchFiles) {
   const root = await mkdtemp(path.join(os.tmpdir(), 'infernode-scratch-'));
@@ -21,8 +21,8 @@ async function store(files: ScratchFiles) {
 
 const CANARY = Buffer.from('canary-plaintext-7f3a9 a red square in the rain');
 
-// tmpfs roots write on the calling thread, disk roots through libuv's pool: the same behaviour either way
-for (const [strategy, io] of [['inline', inlineFiles], ['pooled', pooledFiles]] as const) {
+// tmpfs roots write small files on the calling thread, disk roots through libuv's pool: the same behaviour either way
+for (const [strategy, io] of [['memory', memoryFiles], ['pooled', pooledFiles]] as const) {
   t.test(`${strategy}: what a job writes is ciphertext on disk, in a 0700 directory, and reads back`, async (t) => {
     const { s } = await store(io);
     const job = s.forJob('job_A');
