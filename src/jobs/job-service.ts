@@ -47,6 +47,10 @@ type Ending = { status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>;
 
 const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+function requireOutputName(name: string): void {
+  if (!OUTPUT_NAME.test(name)) throw new Error('output names are chosen by pipelines from a safe alphabet');
+}
+
 /** A job's life: admission, run, end (erasure before the terminal event), outputs until their TTL. */
 export class JobService {
   private readonly jobs = new Map<string, Job>();
@@ -278,22 +282,32 @@ export class JobService {
       },
       readUpload: (part) => job.scratch.inputs.read(part),
       writeOutput: async (name, contentType, data) => {
-        if (!OUTPUT_NAME.test(name)) throw new Error('output names are chosen by pipelines from a safe alphabet');
+        requireOutputName(name);
         await job.scratch.outputs.write(name, contentType, data);
-        const entry = {
-          name,
-          content_type: contentType,
-          bytes: data.length,
-          url: `/v1/jobs/${job.id}/outputs/${name}`,
-          expires_at: new Date(Date.now() + job.options.outputTtlS * 1000).toISOString(),
-        };
-        job.outputs.push(entry);
-        job.events.append({ event: 'output', data: entry });
+        this.published(job, name, contentType, data.length);
+      },
+      sealOutput: async (name, contentType, produce) => {
+        requireOutputName(name);
+        const { bytes } = await job.scratch.outputs.writeVia(name, contentType, produce);
+        this.published(job, name, contentType, bytes);
       },
       emit: onEvent,
       reportSeed: (seed) => (job.seed = seed),
       recordFramesEncoded: (codec, frames) => metrics.videoFramesEncoded.inc({ model: job.options.model, codec }, frames),
     };
+  }
+
+  /** An output now in scratch: listed in the job and announced to its event stream. */
+  private published(job: Job, name: string, contentType: string, bytes: number): void {
+    const entry = {
+      name,
+      content_type: contentType,
+      bytes,
+      url: `/v1/jobs/${job.id}/outputs/${name}`,
+      expires_at: new Date(Date.now() + job.options.outputTtlS * 1000).toISOString(),
+    };
+    job.outputs.push(entry);
+    job.events.append({ event: 'output', data: entry });
   }
 
   private async finish(job: Job, ending: Ending): Promise<void> {

@@ -13,8 +13,10 @@ import type {
   PlanarToRgbTask,
   RgbImage,
   RgbToPlanarTask,
+  SealedEncodeTask,
   WorkerReply,
 } from './media-protocol.js';
+import { SealedFileWriter, type SealedSizes } from '../scratch/sealed-file.js';
 import { sniffImageFormat } from './sniff.js';
 import { imageToTensor, tensorToImage, type ChannelTriple } from '../native/kernels.js';
 import { secureZero } from '../native/secure-memory.js';
@@ -90,14 +92,29 @@ function tooManyPixels(field: string, maxPixels: number): WorkerReply<never> {
   return refuse({ code: 'payload_too_large', field, message: `The ${field} image has more than the ${maxPixels} pixels allowed.` });
 }
 
-export async function encodeImage({ rgb, width, height, format, quality }: EncodeTask): Promise<unknown> {
+export async function encodeImage(task: EncodeTask): Promise<unknown> {
+  const data = ownedBytes(await encode(task));
+  return transferring({ ok: true, value: data }, [data.buffer as ArrayBuffer]);
+}
+
+export async function encodeImageSealed({ sealTo, ...task }: SealedEncodeTask): Promise<WorkerReply<SealedSizes>> {
+  const writer = new SealedFileWriter(sealTo);
+  const encoded = await encode(task);
+  try {
+    return { ok: true, value: writer.write(encoded) };
+  } finally {
+    secureZero(encoded);
+  }
+}
+
+/** Zeroes `rgb` once encoded. */
+async function encode({ rgb, width, height, format, quality }: EncodeTask): Promise<Buffer> {
   const q = quality ?? DEFAULT_QUALITY;
   try {
     const image = sharp(rgb, { raw: { width, height, channels: 3 } });
     const encoded =
       format === 'png' ? image.png({ compressionLevel: PNG_COMPRESSION_LEVEL }) : format === 'jpeg' ? image.jpeg({ quality: q }) : image.webp({ quality: q });
-    const data = ownedBytes(await encoded.toBuffer());
-    return transferring({ ok: true, value: data }, [data.buffer as ArrayBuffer]);
+    return await encoded.toBuffer();
   } finally {
     secureZero(rgb);
   }

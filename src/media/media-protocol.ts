@@ -1,3 +1,4 @@
+import type { SealTarget } from '../scratch/sealed-file.js';
 import type { ErrorCode } from '../server/errors.js';
 
 /** Formats a client may upload and that the pipelines may write. */
@@ -30,6 +31,10 @@ export interface EncodeTask {
   height: number;
   format: ImageFormat;
   quality?: number;
+}
+
+export interface SealedEncodeTask extends EncodeTask {
+  sealTo: SealTarget;
 }
 
 export interface PlanarToRgbTask {

@@ -4,7 +4,8 @@ import 'sharp';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ApiError } from '../server/errors.js';
-import type { DecodeTask, EncodeTask, ImageFormat, MediaWorkerInit, PlanarToRgbTask, RgbImage, RgbToPlanarTask, WorkerReply } from './media-protocol.js';
+import type { SealTarget, SealedSizes } from '../scratch/sealed-file.js';
+import type { DecodeTask, EncodeTask, ImageFormat, MediaWorkerInit, PlanarToRgbTask, RgbImage, RgbToPlanarTask, SealedEncodeTask, WorkerReply } from './media-protocol.js';
 
 export type { ImageFormat, RgbImage } from './media-protocol.js';
 
@@ -19,8 +20,8 @@ export interface DecodeOptions {
   signal?: AbortSignal;
 }
 
-type Task = DecodeTask | EncodeTask | PlanarToRgbTask | RgbToPlanarTask;
-type TaskName = 'decodeImage' | 'encodeImage' | 'planarToRgb' | 'rgbToPlanar';
+type Task = DecodeTask | EncodeTask | SealedEncodeTask | PlanarToRgbTask | RgbToPlanarTask;
+type TaskName = 'decodeImage' | 'encodeImage' | 'encodeImageSealed' | 'planarToRgb' | 'rgbToPlanar';
 
 /**
  * The media pool: image codecs and pixel conversions on worker threads, so the main thread only does I/O.
@@ -53,23 +54,22 @@ export class MediaPool {
     return this.call<RgbImage>('decodeImage', { bytes: copy, field, maxInputBytes, maxPixels, ...(resize ? { resize } : {}) }, [copy.buffer], signal);
   }
 
-  /**
-   * Encodes RGB (HWC) pixels; `quality` (1–100) applies to jpeg and webp. With `ownership: 'transfer'` the
-   * pool takes `rgb` (its buffer is detached here, and zeroed by the worker once encoded) instead of a copy.
-   */
-  async encodeImage(
-    rgb: Uint8Array,
-    width: number,
-    height: number,
-    format: ImageFormat,
-    quality?: number,
-    signal?: AbortSignal,
-    ownership: 'copy' | 'transfer' = 'copy',
-  ): Promise<Buffer> {
-    const pixels = ownership === 'transfer' ? wholeBuffer(rgb) : exactCopy(rgb);
+  /** Encodes RGB (HWC) pixels (a copy of them); `quality` (1–100) applies to jpeg and webp. */
+  async encodeImage(rgb: Uint8Array, width: number, height: number, format: ImageFormat, quality?: number, signal?: AbortSignal): Promise<Buffer> {
+    const pixels = exactCopy(rgb);
     const task: EncodeTask = { rgb: pixels, width, height, format, ...(quality === undefined ? {} : { quality }) };
-    const bytes = await this.call<Uint8Array>('encodeImage', task, [pixels.buffer as ArrayBuffer], signal);
+    const bytes = await this.call<Uint8Array>('encodeImage', task, [pixels.buffer], signal);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /**
+   * Encodes RGB (HWC) pixels as `encodeImage` does and seals the result into `target` in the same worker: the
+   * encoded bytes never come back. Takes ownership of `rgb` (detached here, zeroed by the worker once encoded).
+   */
+  async encodeImageSealed(target: SealTarget, rgb: Uint8Array, width: number, height: number, format: ImageFormat, quality?: number, signal?: AbortSignal): Promise<SealedSizes> {
+    const pixels = wholeBuffer(rgb);
+    const task: SealedEncodeTask = { rgb: pixels, width, height, format, ...(quality === undefined ? {} : { quality }), sealTo: target };
+    return this.call<SealedSizes>('encodeImageSealed', task, [pixels.buffer as ArrayBuffer, target.key.buffer as ArrayBuffer], signal);
   }
 
   /**

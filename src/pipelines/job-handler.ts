@@ -1,6 +1,7 @@
 import type { JobType, PipelineEvent } from '../jobs/types.js';
 import type { ModelSpec, ModelMetadata } from '../runtime/model-types.js';
 import type { MediaPool } from '../media/pool.js';
+import type { SealTarget, SealedSizes } from '../scratch/sealed-file.js';
 
 /** A model as the main thread sees it when validating and running a job. */
 export interface ModelView {
@@ -39,6 +40,8 @@ export interface JobContext {
   readUpload(part: string): Promise<Buffer>;
   /** encrypts an output into scratch; it becomes downloadable at /v1/jobs/{id}/outputs/{name} */
   writeOutput(name: string, contentType: string, data: Uint8Array): Promise<void>;
+  /** as writeOutput, for an output that another thread seals into `target` (`MediaPool.encodeImageSealed`) */
+  sealOutput(name: string, contentType: string, produce: (target: SealTarget) => Promise<SealedSizes>): Promise<void>;
   emit(event: PipelineEvent): void;
   /** the seed the job used, reported in the job object */
   reportSeed(seed: number): void;

@@ -9,12 +9,17 @@ export const CIPHERTEXT_OVERHEAD = IV_BYTES + TAG_BYTES;
 
 const freshIv = (): Buffer => randomFillSync(Buffer.alloc(IV_BYTES));
 
-/** A sealed file as its parts, to write in order: writing them as they are saves a copy of the ciphertext. */
-export function seal(key: Buffer, plaintext: Uint8Array): Buffer[] {
+/** Seals one plaintext: a sealed file as its parts, to write in order (as they are, saving a copy of the ciphertext). */
+export type Sealer = (plaintext: Uint8Array) => Buffer[];
+
+/** The cipher is made here, so that a caller holding a copy of the key may zero it before the plaintext exists. */
+export function sealer(key: Uint8Array): Sealer {
   const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
-  return [iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()];
+  return (plaintext) => [iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()];
 }
+
+export const seal = (key: Uint8Array, plaintext: Uint8Array): Buffer[] => sealer(key)(plaintext);
 
 export function open(key: Buffer, sealed: Buffer): Buffer {
   if (sealed.length < CIPHERTEXT_OVERHEAD) throw new Error('sealed scratch file is truncated');

@@ -45,6 +45,16 @@ export const pooledFiles: ScratchFiles = {
   remove: (target) => rm(target, { recursive: true, force: true }),
 };
 
+/** Writes `parts` in order to a new file (mode 0600) in one writev, blocking the calling thread. */
+export function writeFileAtOnce(file: string, parts: readonly Uint8Array[]): void {
+  const fd = openSync(file, 'w', FILE_MODE);
+  try {
+    requireWhole(writevSync(fd, parts as Uint8Array[]), parts);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** For memory-backed scratch (tmpfs): directories, removals and files up to AT_ONCE_BYTES at once. */
 export const memoryFiles: ScratchFiles = {
   async makeDir(dir) {
@@ -52,12 +62,7 @@ export const memoryFiles: ScratchFiles = {
   },
   async write(file, parts) {
     if (totalBytes(parts) > AT_ONCE_BYTES) return pooledFiles.write(file, parts);
-    const fd = openSync(file, 'w', FILE_MODE);
-    try {
-      requireWhole(writevSync(fd, parts as Uint8Array[]), parts);
-    } finally {
-      closeSync(fd);
-    }
+    writeFileAtOnce(file, parts);
   },
   async read(file, bytes) {
     return bytes > AT_ONCE_BYTES ? pooledFiles.read(file, bytes) : readFileSync(file);

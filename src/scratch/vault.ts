@@ -3,8 +3,10 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SealingStream, open, seal } from './aead.js';
+import { secureZero } from '../native/secure-memory.js';
 import type { KeyPool } from './key-pool.js';
 import type { ScratchFiles } from './scratch-files.js';
+import type { SealTarget, SealedSizes } from './sealed-file.js';
 
 export interface VaultEntry {
   readonly contentType: string;
@@ -59,6 +61,26 @@ export class Vault {
     const sealed = seal(key, data);
     await this.files.write(file, sealed);
     this.remember(name, { file, contentType, bytes: data.length, sealedBytes: sealed.reduce((n, part) => n + part.length, 0) });
+  }
+
+  /**
+   * Stores a file that another thread seals: `produce` gets the file and a copy of the key (zeroed here if it never
+   * left this thread) and returns the sizes it wrote.
+   */
+  async writeVia(name: string, contentType: string, produce: (target: SealTarget) => Promise<SealedSizes>): Promise<SealedSizes> {
+    const { file, key } = await this.allocate(name);
+    const target: SealTarget = { file, key: new Uint8Array(key) };
+    try {
+      const sizes = await produce(target);
+      this.remember(name, { file, contentType, ...sizes });
+      return sizes;
+    } catch (err) {
+      await this.files.remove(file);
+      throw err;
+    } finally {
+      // a no-op once transferred to a worker (detached)
+      secureZero(target.key);
+    }
   }
 
   /** Streams `source` through AES-GCM into the vault; rejects with `onLimit()` past `limitBytes`. */

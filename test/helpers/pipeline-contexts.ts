@@ -2,7 +2,12 @@
 // in-process for handler-level tests: uploads live in a map, and what the job does goes to a recorder.
 import type { PipelineEvent } from '../../src/jobs/types.js';
 import { JobCanceledError, type ExecutorModel, type RunContext } from '../../src/pipelines/executor-types.js';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { KEY_BYTES, open } from '../../src/scratch/aead.js';
+import type { SealTarget, SealedSizes } from '../../src/scratch/sealed-file.js';
 import { MediaPool } from '../../src/media/pool.js';
 import type { ExecutorModelLoader } from '../../src/pipelines/executor-types.js';
 import type { AdmissionContext, JobContext, ModelView, ParseContext } from '../../src/pipelines/job-handler.js';
@@ -23,6 +28,19 @@ export interface PipelineContexts {
   context: JobContext;
   /** seals into the same uploads the run reads, as the input vault does */
   admission: AdmissionContext;
+}
+
+/** Runs a sealing producer against a scratch file of its own and returns what it sealed, opened. */
+async function unsealed(produce: (target: SealTarget) => Promise<SealedSizes>): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'infernode-sealed-'));
+  const key = randomBytes(KEY_BYTES);
+  try {
+    const file = path.join(dir, 'out.sealed');
+    await produce({ file, key: new Uint8Array(key) });
+    return open(key, await readFile(file));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export function pipelineContexts(model: ModelView, media: MediaPool, executorModel: ExecutorModel, given: Record<string, Buffer>, recorder: ContextRecorder): PipelineContexts {
@@ -51,6 +69,7 @@ export function pipelineContexts(model: ModelView, media: MediaPool, executorMod
     },
     readUpload,
     writeOutput: async (name, contentType, data) => recorder.writeOutput(name, contentType, Buffer.from(data)),
+    sealOutput: async (name, contentType, produce) => recorder.writeOutput(name, contentType, await unsealed(produce)),
     emit: (event) => recorder.emit(event),
     reportSeed: (seed) => recorder.reportSeed?.(seed),
     recordFramesEncoded: (codec, frames) => recorder.recordFramesEncoded?.(codec, frames),

@@ -1,4 +1,9 @@
 import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CIPHERTEXT_OVERHEAD, open } from '../../src/scratch/aead.js';
 import { MediaPool } from '../../src/media/pool.js';
 import { ApiError } from '../../src/server/errors.js';
 import { pngDeclaring } from './png-crafting.js';
@@ -141,4 +146,27 @@ t.test('an aborted call rejects with an AbortError', async (t) => {
   controller.abort();
   const png = await pool.encodeImage(halves(16, 16), 16, 16, 'png');
   await t.rejects(pool.decodeImage(png, { ...LIMITS, signal: controller.signal }), { name: 'AbortError' });
+});
+
+t.test('a sealed encode writes the image, sealed, in the worker: the pixels and the key copy leave this thread', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'infernode-pool-sealed-'));
+  const key = randomBytes(32);
+  const target = { file: path.join(dir, 'out-0.sealed'), key: new Uint8Array(key) };
+  const rgb = halves(24, 16);
+  const expected = Buffer.from(rgb);
+  const sizes = await pool.encodeImageSealed(target, rgb, 24, 16, 'png');
+  t.equal(rgb.byteLength, 0, 'the pixels were transferred, not copied');
+  t.equal(target.key.byteLength, 0, 'so was the key copy');
+  const png = open(key, await readFile(target.file));
+  t.same(sizes, { bytes: png.length, sealedBytes: png.length + CIPHERTEXT_OVERHEAD });
+  const decoded = await pool.decodeImage(png, LIMITS);
+  t.same(Buffer.from(decoded.data), expected);
+});
+
+t.test('a sealed encode that cannot write its file fails, and an aborted one never starts', async (t) => {
+  await t.rejects(pool.encodeImageSealed({ file: path.join(os.tmpdir(), 'no-such-dir-infernode', 'x.sealed'), key: new Uint8Array(32) }, halves(8, 8), 8, 8, 'png'), /ENOENT/);
+  const controller = new AbortController();
+  controller.abort();
+  const key = new Uint8Array(randomBytes(32));
+  await t.rejects(pool.encodeImageSealed({ file: path.join(os.tmpdir(), 'never.sealed'), key }, halves(8, 8), 8, 8, 'png', undefined, controller.signal), { name: 'AbortError' });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ScratchStore, type ErasureReason } from '../../src/scratch/scratch-store.js';
 import { memoryFiles, pooledFiles, type ScratchFiles } from '../../src/scratch/scratch-files.js';
+import { SealedFileWriter } from '../../src/scratch/sealed-file.js';
 
 async function store(files: ScratchFiles) {
   const root = await mkdtemp(path.join(os.tmpdir(), 'infernode-scratch-'));
@@ -81,6 +82,40 @@ for (const [strategy, io] of [['memory', memoryFiles], ['pooled', pooledFiles]] 
     t.equal((await readdir(job.dir)).length, 2);
     t.same(await job.outputs.read('image-0.png'), first);
     t.same(await job.outputs.read('image-1.png'), second);
+  });
+
+  t.test(`${strategy}: an output sealed by another writer is stored under the vault's key, whose copy is zeroed`, async (t) => {
+    const { s, usage } = await store(io);
+    const job = s.forJob('job_G');
+    let handed: Uint8Array | null = null;
+    const sizes = await job.outputs.writeVia('image-0.png', 'image/png', async (target) => {
+      handed = target.key;
+      return new SealedFileWriter({ file: target.file, key: new Uint8Array(target.key) }).write(CANARY);
+    });
+    t.same(await job.outputs.read('image-0.png'), CANARY, 'the vault opens what was sealed with the copy');
+    t.same(job.outputs.get('image-0.png'), { file: path.join(job.dir, 'out-0.sealed'), contentType: 'image/png', bytes: CANARY.length, sealedBytes: sizes.sealedBytes });
+    t.equal(usage(), sizes.sealedBytes);
+    t.ok(handed!.every((b) => b === 0), 'the copy that never left this thread is zeroed');
+    // as the media pool does: the copy moves to a worker, and is detached here
+    await job.outputs.writeVia('image-1.png', 'image/png', async (target) => {
+      const moved = structuredClone(target.key, { transfer: [target.key.buffer as ArrayBuffer] });
+      return new SealedFileWriter({ file: target.file, key: moved }).write(CANARY);
+    });
+    t.same(await job.outputs.read('image-1.png'), CANARY);
+  });
+
+  t.test(`${strategy}: a failed sealed write leaves no file and no entry`, async (t) => {
+    const { s } = await store(io);
+    const job = s.forJob('job_H');
+    await t.rejects(
+      job.outputs.writeVia('image-0.png', 'image/png', async (target) => {
+        new SealedFileWriter(target).write(CANARY);
+        throw new Error('encoder failed');
+      }),
+      /encoder failed/,
+    );
+    t.notOk(job.outputs.has('image-0.png'));
+    t.same(await readdir(job.dir), []);
   });
 
   t.test(`${strategy}: a job that wrote nothing leaves no directory and erases cleanly`, async (t) => {

@@ -10,17 +10,14 @@ async function initRgb(input: ImageInput, ctx: JobContext): Promise<ImagePayload
 }
 
 /**
- * Encodes and stores one generated image, zeroing the encoded bytes once stored. The pixels go to the media
- * pool, which zeroes them; they are zeroed here if they never got there.
+ * Encodes one generated image and seals it into the job's outputs, both in the media pool, which takes the pixels
+ * and zeroes them; they are zeroed here if they never got there.
  */
 async function storeImage(image: Uint8Array, index: number, result: ImageResult, input: ImageInput, ctx: JobContext): Promise<void> {
   try {
-    const encoded = await ctx.media.encodeImage(image, result.width, result.height, input.format, input.quality, ctx.signal, 'transfer');
-    try {
-      await ctx.writeOutput(`image-${index}.${input.format}`, CONTENT_TYPES[input.format], encoded);
-    } finally {
-      secureZero(encoded);
-    }
+    await ctx.sealOutput(`image-${index}.${input.format}`, CONTENT_TYPES[input.format], (target) =>
+      ctx.media.encodeImageSealed(target, image, result.width, result.height, input.format, input.quality, ctx.signal),
+    );
   } finally {
     secureZero(image);
   }
