@@ -6,15 +6,16 @@
 import '../runtime/worker-priority.js';
 import sharp from 'sharp';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import type {
-  DecodeTask,
-  EncodeTask,
-  MediaRefusal,
-  PlanarToRgbTask,
-  RgbImage,
-  RgbToPlanarTask,
-  SealedEncodeTask,
-  WorkerReply,
+import {
+  PNG_COMPRESSION_LEVEL,
+  type DecodeTask,
+  type EncodeTask,
+  type MediaRefusal,
+  type PlanarToRgbTask,
+  type RgbImage,
+  type RgbToPlanarTask,
+  type SealedEncodeTask,
+  type WorkerReply,
 } from './media-protocol.js';
 import { SealedFileWriter, type SealedSizes } from '../scratch/sealed-file.js';
 import { sniffImageFormat } from './sniff.js';
@@ -31,12 +32,6 @@ const TO_UNIT_RANGE: { scale: ChannelTriple; offset: ChannelTriple } = { scale: 
 
 /** jpeg and webp; png is lossless */
 const DEFAULT_QUALITY = 90;
-/**
- * zlib level 4 (ComfyUI's choice) instead of libvips' 6: on photographs the file is the same size to within
- * 0.1% (1.5% on flat screenshots) and the encode takes 30% less time. Outputs are downloaded once and erased,
- * so the job's latency matters more than their last bytes (docs/image.md, "Outputs, events and metrics").
- */
-const PNG_COMPRESSION_LEVEL = 4;
 
 /** Marks `value` so that Piscina transfers `buffers` with it instead of cloning them. */
 function transferring<T extends object>(value: WorkerReply<T>, buffers: ArrayBuffer[]): unknown {
