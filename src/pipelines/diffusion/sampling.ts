@@ -46,10 +46,10 @@ export async function sampleLatents(options: SamplingOptions): Promise<Float32Ar
   const guidedOutput = guided ? new Float32Array(count * size) : null;
   for (let step = firstStep; step < scheduler.timesteps.length; step++) {
     ctx.throwIfCancelled();
+    const inputScale = scheduler.modelInputScale(step);
     latents.forEach((item, i) => {
-      const input = scheduler.scaleModelInput(item, step);
-      batch.set(input, i * size);
-      if (guided) batch.set(input, (count + i) * size);
+      scaled(item, inputScale, batch.subarray(i * size, (i + 1) * size));
+      if (guided) batch.copyWithin((count + i) * size, i * size, (i + 1) * size);
     });
     const raw = await predict(batch, guided ? 2 * count : count, scheduler.timesteps[step]!);
     const output = guidedOutput ? applyGuidance(raw, count, size, guidanceScale, guidedOutput) : raw;

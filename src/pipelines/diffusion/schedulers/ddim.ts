@@ -40,8 +40,8 @@ export class DdimScheduler implements Scheduler {
     this.stride = Math.floor(config.num_train_timesteps / steps);
   }
 
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
+  modelInputScale(): number {
+    return 1;
   }
 
   addNoise(original: Float32Array, noise: Float32Array, step: number): Float32Array {

@@ -1,5 +1,5 @@
 import { alphasCumprod, type SchedulerConfig } from './config.js';
-import { scaled, type Scheduler } from './scheduler.js';
+import type { Scheduler } from './scheduler.js';
 import { spacedTimesteps } from './spacing.js';
 import type { NormalSource } from '../noise.js';
 
@@ -67,8 +67,8 @@ export class EulerScheduler implements Scheduler {
     this.initNoiseSigma = config.timestep_spacing === 'leading' ? Math.sqrt(max * max + 1) : max;
   }
 
-  scaleModelInput(sample: Float32Array, step: number): Float32Array {
-    return scaled(sample, 1 / Math.sqrt(this.sigmas[step]! ** 2 + 1));
+  modelInputScale(step: number): number {
+    return 1 / Math.sqrt(this.sigmas[step]! ** 2 + 1);
   }
 
   step(modelOutput: Float32Array, step: number, sample: Float32Array, noise: NormalSource): Float32Array {

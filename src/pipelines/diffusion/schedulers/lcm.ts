@@ -34,8 +34,8 @@ export class LcmScheduler implements Scheduler {
     ({ alphaBar: this.alphaBar, final: this.finalAlphaBar } = ddpmAlphas(config));
   }
 
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
+  modelInputScale(): number {
+    return 1;
   }
 
   step(modelOutput: Float32Array, step: number, sample: Float32Array, noise: NormalSource): Float32Array {

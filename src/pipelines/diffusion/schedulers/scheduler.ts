@@ -12,8 +12,8 @@ export interface Scheduler {
   readonly timesteps: readonly number[];
   /** the standard deviation of the starting noise: pure-noise latents are N(0,1)·initNoiseSigma */
   readonly initNoiseSigma: number;
-  /** the UNet's input at `step` (a new array, or `sample` itself when the sampler does not rescale) */
-  scaleModelInput(sample: Float32Array, step: number): Float32Array;
+  /** what the sample is multiplied by to make the UNet's input at `step` (1 where the sampler does not rescale) */
+  modelInputScale(step: number): number;
   /** one denoising step from the UNet's (guided) output; returns the sample for the next step */
   step(modelOutput: Float32Array, step: number, sample: Float32Array, noise: NormalSource): Float32Array;
   /** image-to-image: clean latents noised to the level the sampler expects at `step` */
