@@ -29,6 +29,12 @@ t.test('the beta schedules give the alphas_cumprod diffusers computes', async (t
   close(t, [linear[999]!], [4.035829765375676e-5], 1e-9);
 });
 
+t.test("a model's table is made once, not per job; another config gets its own", async (t) => {
+  const config = sd15();
+  t.equal(alphasCumprod(config), alphasCumprod(config), 'the same table for every job of a model');
+  t.ok(alphasCumprod(sd15({ beta_end: 0.02 }))[999]! < alphasCumprod(config)[999]!, 'a larger beta_end keeps less signal');
+});
+
 t.test('euler spaces timesteps leading, trailing and linspace and interpolates their sigmas', async (t) => {
   const leading = new EulerScheduler(sd15(), 4, false);
   close(t, leading.timesteps, [751, 501, 251, 1]);

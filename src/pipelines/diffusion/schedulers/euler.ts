@@ -3,8 +3,14 @@ import type { Scheduler } from './scheduler.js';
 import { spacedTimesteps } from './spacing.js';
 import type { NormalSource } from '../noise.js';
 
-/** σ_t = √((1−ᾱ)/ᾱ) for every training timestep. */
-const trainingSigmas = (config: SchedulerConfig): number[] => Array.from(alphasCumprod(config), (a) => Math.sqrt((1 - a) / a));
+const sigmaTables = new WeakMap<SchedulerConfig, readonly number[]>();
+
+/** σ_t = √((1−ᾱ)/ᾱ) for every training timestep; once per config, as alphasCumprod. */
+function trainingSigmas(config: SchedulerConfig): readonly number[] {
+  let table = sigmaTables.get(config);
+  if (!table) sigmaTables.set(config, (table = Array.from(alphasCumprod(config), (a) => Math.sqrt((1 - a) / a))));
+  return table;
+}
 
 /** σ interpolated at a float timestep. */
 function sigmaAt(sigmas: readonly number[], t: number): number {
