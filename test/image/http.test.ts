@@ -1,10 +1,12 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import t from 'tap';
 import sharp from 'sharp';
 import OpenAI from 'openai';
 import { call } from '../helpers/http.js';
 import { channelMeans, halvesPng, pixels } from './harness.js';
 import { startNode } from '../helpers/node.js';
+import { CIPHERTEXT_OVERHEAD } from '../../src/scratch/aead.js';
 import { pngDeclaring } from '../media/png-crafting.js';
 
 const node = await startNode({ models: ['tiny-sd'] });
@@ -54,6 +56,20 @@ t.test('an image job runs to its outputs and reports its seed and its last denoi
   t.equal(res.body.seed, 9);
   t.same(res.body.progress, { step: 3, total: 3, stage: 'denoise' });
   t.same(res.body.outputs.map((o: { name: string }) => o.name), ['image-0.png']);
+});
+
+t.test('an output rests in scratch only as ciphertext of its own size, and downloads as the PNG', async (t) => {
+  const res = await call(node, 'POST', '/v1/jobs', { body: { ...JOB, input: { ...JOB.input, seed: 12 } }, headers: { prefer: 'wait=60' } });
+  const [output] = res.body.outputs as { url: string; bytes: number }[];
+  const files = await readdir(path.join(node.scratchDir, res.body.id));
+  t.same(files, ['out-0.sealed']);
+  const sealed = await readFile(path.join(node.scratchDir, res.body.id, files[0]!));
+  const png = Buffer.from(await (await fetch(`${node.url}${output!.url}`)).arrayBuffer());
+  t.equal(png.subarray(1, 4).toString('ascii'), 'PNG');
+  t.equal(png.length, output!.bytes);
+  t.equal(sealed.length, png.length + CIPHERTEXT_OVERHEAD, 'IV, ciphertext and tag');
+  t.equal(sealed.indexOf(png.subarray(0, 16)), -1, 'no plaintext PNG header on disk');
+  t.equal(sealed.indexOf(png.subarray(png.length >> 1, (png.length >> 1) + 16)), -1, 'nor its middle');
 });
 
 t.test('a multipart job takes its init image from a file part', async (t) => {
