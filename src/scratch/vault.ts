@@ -88,11 +88,15 @@ export class Vault {
     const { file, key } = await this.allocate(name);
     const sealing = new SealingStream(key, limitBytes, onLimit);
     const sink = createWriteStream(file, { mode: 0o600 });
+    // The sink opens its file on libuv's pool and a refusal can come first: removed before that open, the file
+    // would be created after its removal. So a failed write waits for the sink to close.
+    const closed = new Promise<void>((resolve) => sink.once('close', () => resolve()));
     let sealedBytes = 0;
     sealing.on('data', (chunk: Buffer) => (sealedBytes += chunk.length));
     try {
       await pipeline(source, sealing, sink);
     } catch (err) {
+      await closed;
       await this.files.remove(file);
       throw err;
     }

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { pbkdf2 } from 'node:crypto';
 import { mkdtemp, readdir, readFile, stat, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,19 @@ for (const [strategy, io] of [['memory', memoryFiles], ['pooled', pooledFiles]] 
     t.equal((await readdir(job.dir)).length, 1, 'the refused upload left no file');
     await job.eraseAll('deleted');
     t.equal(usage(), 0);
+  });
+
+  t.test(`${strategy}: a stream refused while libuv's pool is busy leaves no file once its open comes through`, async (t) => {
+    const { s } = await store(io);
+    const job = s.forJob('job_G');
+    await job.inputs.write('first', 'x', CANARY);
+    // every pool thread busy: the upload's file opens only after the limit has refused it
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const busy = Array.from({ length: 2 * threads }, () => new Promise((resolve) => pbkdf2('k', 's', 100_000, 32, 'sha256', resolve)));
+    await t.rejects(job.inputs.writeStream('big', 'x', Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), 1000, () => new Error('too big')), /too big/);
+    await Promise.all(busy);
+    t.equal((await readdir(job.dir)).length, 1, 'only the first file is there');
+    await job.eraseAll('deleted');
   });
 
   t.test(`${strategy}: inputs are erased apart from outputs, and erasure counts by reason`, async (t) => {
