@@ -1,5 +1,5 @@
 import t from 'tap';
-import { loadChat, payload, recordingContext } from './chat-model.js';
+import { firstToken, loadChat, payload, recordingContext } from './chat-model.js';
 
 const seeded = (seed: number) => payload({ temperature: 0.9, top_p: 0.95, seed, max_tokens: 30 });
 
@@ -21,11 +21,16 @@ t.test('a seeded request gives the same text alone and inside a batch of 8', asy
 t.test('a sequence arriving while others decode joins the running batch', async (t) => {
   const model = await loadChat();
   t.teardown(() => model.dispose());
+  // The first sequence cannot end on its own before the late one is done (no EOS, far more tokens), and the late one
+  // arrives once the first is decoding: a sleep instead raced the first sequence's end on a fast host.
   const first = recordingContext();
-  const running = model.run(payload({ max_tokens: 60, temperature: 1 }), first);
-  await new Promise((r) => setTimeout(r, 5));
+  const decoding = firstToken(first);
+  const running = model.run(payload({ max_tokens: 800, ignore_eos: true }), first);
+  await decoding;
   const late = recordingContext();
-  await Promise.all([running, model.run(payload({ max_tokens: 10 }), late)]);
+  await model.run(payload({ max_tokens: 10, ignore_eos: true }), late);
+  first.cancel();
+  await t.rejects(running, { name: 'JobCanceledError' });
   t.ok(first.batches.includes(2), 'a step ran both sequences together');
 });
 
@@ -43,9 +48,10 @@ t.test('a canceled sequence leaves the batch and the others finish', async (t) =
   t.teardown(() => model.dispose());
   const doomed = recordingContext();
   const other = recordingContext();
-  const a = model.run(payload({ max_tokens: 500, temperature: 1 }), doomed);
+  // canceled while decoding, and it could not have ended by itself first (a timer raced its end on a fast host)
+  void firstToken(doomed).then(() => doomed.cancel());
+  const a = model.run(payload({ max_tokens: 800, ignore_eos: true }), doomed);
   const b = model.run(payload({ max_tokens: 40, temperature: 0 }), other);
-  setTimeout(() => doomed.cancel(), 3);
   await t.rejects(a, { name: 'JobCanceledError' });
   t.equal((await b).result.usage.completion_tokens > 0, true);
 });

@@ -50,6 +50,17 @@ export function recordingContext(): RecordingContext {
   return ctx;
 }
 
+/** Resolves at the first token `ctx` is given: the sequence is decoding. */
+export function firstToken(ctx: RecordingContext): Promise<void> {
+  return new Promise((resolve) => {
+    const emit = ctx.emit;
+    ctx.emit = (event) => {
+      emit(event);
+      if (event.event === 'token') resolve();
+    };
+  });
+}
+
 export const GREEDY: ChatPayload = {
   messages: [{ role: 'user', content: 'Tell me about the river' }],
   max_tokens: 24,
