@@ -10,6 +10,7 @@ import { ApiError } from '../server/errors.js';
 import { isAdmin, type Principal } from '../server/principal.js';
 import { PipelineError } from '../pipelines/executor-types.js';
 import { Job } from './job.js';
+import { publishInCallOrder } from './output-order.js';
 import { newJobId } from './job-id.js';
 import { Scheduler } from './scheduler.js';
 import type { SubmitRequest } from './submit-request.js';
@@ -271,6 +272,7 @@ export class JobService {
       job.events.append(event);
     };
     job.abort.signal.addEventListener('abort', () => executor.cancel(job.id), { once: true });
+    const inOrder = publishInCallOrder();
     return {
       jobId: job.id,
       model: { spec: model!.spec!, metadata: model!.metadata! },
@@ -283,13 +285,11 @@ export class JobService {
       readUpload: (part) => job.scratch.inputs.read(part),
       writeOutput: async (name, contentType, data) => {
         requireOutputName(name);
-        await job.scratch.outputs.write(name, contentType, data);
-        this.published(job, name, contentType, data.length);
+        await inOrder(job.scratch.outputs.write(name, contentType, data), () => this.published(job, name, contentType, data.length));
       },
       sealOutput: async (name, contentType, produce) => {
         requireOutputName(name);
-        const { bytes } = await job.scratch.outputs.writeVia(name, contentType, produce);
-        this.published(job, name, contentType, bytes);
+        await inOrder(job.scratch.outputs.writeVia(name, contentType, produce), ({ bytes }) => this.published(job, name, contentType, bytes));
       },
       emit: onEvent,
       reportSeed: (seed) => (job.seed = seed),

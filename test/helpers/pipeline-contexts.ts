@@ -1,6 +1,7 @@
 // The contexts the job service gives a job handler (and, through `execute`, its executor model), built
 // in-process for handler-level tests: uploads live in a map, and what the job does goes to a recorder.
 import type { PipelineEvent } from '../../src/jobs/types.js';
+import { publishInCallOrder } from '../../src/jobs/output-order.js';
 import { JobCanceledError, type ExecutorModel, type RunContext } from '../../src/pipelines/executor-types.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -57,6 +58,7 @@ export function pipelineContexts(model: ModelView, media: MediaPool, executorMod
     observeBatch() {},
   };
   const readUpload = async (part: string): Promise<Buffer> => Buffer.from(uploads[part]!);
+  const inOrder = publishInCallOrder();
   const context: JobContext = {
     jobId: 'job_test',
     model,
@@ -68,8 +70,9 @@ export function pipelineContexts(model: ModelView, media: MediaPool, executorMod
       return outcome.result as R;
     },
     readUpload,
-    writeOutput: async (name, contentType, data) => recorder.writeOutput(name, contentType, Buffer.from(data)),
-    sealOutput: async (name, contentType, produce) => recorder.writeOutput(name, contentType, await unsealed(produce)),
+    // in call order, as the job service publishes them
+    writeOutput: (name, contentType, data) => inOrder(Promise.resolve(Buffer.from(data)), (bytes) => recorder.writeOutput(name, contentType, bytes)),
+    sealOutput: (name, contentType, produce) => inOrder(unsealed(produce), (bytes) => recorder.writeOutput(name, contentType, bytes)),
     emit: (event) => recorder.emit(event),
     reportSeed: (seed) => recorder.reportSeed?.(seed),
     recordFramesEncoded: (codec, frames) => recorder.recordFramesEncoded?.(codec, frames),
