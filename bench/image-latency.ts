@@ -2,13 +2,16 @@
 //  1. end-to-end job latency (HTTP → queue → executor → media pool → scratch) vs the bare onnxruntime-node runs of
 //     the same graphs plus a sharp PNG encode;
 //  2. GET /healthz p99 while 4 image jobs run;
-//  3. throughput of 4 concurrent n=1 jobs vs one n=4 job.
+//  3. throughput of 4 concurrent n=1 jobs vs one n=4 job;
+// and where an end-to-end job's time goes (ONNX Runtime runs, the rest of its run, queue, HTTP), from the node's
+// own /metrics, so that anyone can see which side of the node a shortfall of figure 1 lies on.
 // The node runs in a child process (`infernode serve`), so the client's work never shares its main thread.
 // Every latency run makes the same picture (seed 1). Run: npm run build && node dist/bench/image-latency.js
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { request } from 'undici';
+import { parsePrometheusText, sumSamples } from '../src/loadgen/prometheus-text.js';
 import { PNG_COMPRESSION_LEVEL } from '../src/media/media-protocol.js';
 import { MediaPool } from '../src/media/pool.js';
 import { loadClipTokenizer } from '../src/pipelines/diffusion/clip-tokenizer.js';
@@ -45,6 +48,19 @@ async function job(url: string, body: unknown): Promise<number> {
   const view = (await res.body.json()) as { status: string };
   if (view.status !== 'succeeded') throw new Error(`job ended ${view.status}`);
   return performance.now() - t0;
+}
+
+/** The node's own account of its image jobs so far: counts and sums of its /metrics histograms, in ms. */
+async function nodeTimes(url: string): Promise<{ jobs: number; runMs: number; queueMs: number; modelMs: number }> {
+  const samples = parsePrometheusText(await (await request(`${url}/metrics`)).body.text());
+  const sum = (name: string, labels: Record<string, string> = {}): number => sumSamples(samples, name, labels) ?? 0;
+  const image = { type: 'image', model: 'tiny-sd' };
+  return {
+    jobs: sum('infernode_job_run_seconds_count', image),
+    runMs: 1000 * sum('infernode_job_run_seconds_sum', image),
+    queueMs: 1000 * sum('infernode_job_queue_seconds_sum', image),
+    modelMs: 1000 * sum('infernode_model_run_seconds_sum', { model: 'tiny-sd' }),
+  };
 }
 
 /**
@@ -105,11 +121,17 @@ async function main(): Promise<void> {
   try {
     const pipeline = await pipelineRuns(path.join(modelsDir, 'tiny-sd'));
     const image = await pipeline.image();
+    // every e2e job of the rounds below, measured or not, for the split of their time
+    const e2eAll: number[] = [];
     const measures: Record<Measure, () => Promise<number>> = {
       bareSharp: await bareRuns(path.join(modelsDir, 'tiny-sd'), image, {}),
       bareNode: await bareRuns(path.join(modelsDir, 'tiny-sd'), image, { compressionLevel: PNG_COMPRESSION_LEVEL }),
       pipeline: pipeline.run,
-      e2e: () => job(node.url, input(1, 1)),
+      e2e: async () => {
+        const ms = await job(node.url, input(1, 1));
+        e2eAll.push(ms);
+        return ms;
+      },
     };
     const names = Object.keys(measures) as Measure[];
     for (let i = 0; i < 3; i++) for (const name of names) await measures[name]();
@@ -118,6 +140,8 @@ async function main(): Promise<void> {
     // that has slept takes milliseconds to wake, which a bare loop pays once and a node at every thread hand-off.
     // The order rotates from round to round so that no side always follows the same one.
     const times: Record<Condition, Record<Measure, number[]>> = { hot: emptyTimes(), idle: emptyTimes() };
+    e2eAll.length = 0;
+    const before = await nodeTimes(node.url);
     await repeat(RUNS, async (run) => {
       for (let k = 0; k < names.length; k++) {
         const name = names[(run + k) % names.length]!;
@@ -127,6 +151,7 @@ async function main(): Promise<void> {
         times.idle[name].push(await measures[name]());
       }
     });
+    const after = await nodeTimes(node.url);
     await pipeline.close();
     const imageJob = (c: number, i: number) => job(node.url, input(1, c * 1000 + i));
     const idle = await healthzUnderLoad(node.url, imageJob, 0, 4);
@@ -153,6 +178,16 @@ async function main(): Promise<void> {
     ratio('end-to-end / bare at the node\'s level', 'e2e', 'bareNode');
     ratio('pipeline in-process / bare at the node\'s level', 'pipeline', 'bareNode');
     console.log(`  (target: end-to-end ≤ 1.10 × the bare runs + a sharp PNG encode)`);
+    // Means, as histogram sums allow; job times come from Date, so each is whole milliseconds.
+    const jobs = after.jobs - before.jobs;
+    const per = (key: 'runMs' | 'queueMs' | 'modelMs') => (after[key] - before[key]) / jobs;
+    const e2eMean = e2eAll.reduce((a, b) => a + b, 0) / e2eAll.length;
+    const split = (label: string, ms: number, note = '') => console.log(`    ${label.padEnd(42)} ${fmt(ms).padStart(6)} ms${note}`);
+    console.log(`  where an end-to-end job's time goes: means over the ${jobs} jobs above (${e2eAll.length} sent), from the node's /metrics`);
+    split('ONNX Runtime session runs', per('modelMs'));
+    split("the rest of the job's run", per('runMs') - per('modelMs'), "   (the node's math, pool encode + seal, thread hand-offs)");
+    split('queue', per('queueMs'));
+    split('HTTP and admission', e2eMean - per('runMs') - per('queueMs'), `   (the client's mean, ${fmt(e2eMean)} ms, less run and queue)`);
     console.log(`  /healthz, node idle                p50 ${fmt(p50(idle.latencies))} ms, p99 ${fmt(p99(idle.latencies))} ms over ${idle.latencies.length} probes`);
     const p99s = loaded.map((w) => p99(w.latencies));
     console.log(

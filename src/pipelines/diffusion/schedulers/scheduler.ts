@@ -29,7 +29,6 @@ export function startStep(steps: number, strength: number): number {
   return Math.max(steps - run, 0);
 }
 
-/** `values` × `factor`, in a new array. */
 /** `values` × `factor`, into `out` (which may be `values` itself, or a slice of a batch). */
 export function scaled(values: Float32Array, factor: number, out: Float32Array = new Float32Array(values.length)): Float32Array {
   for (let i = 0; i < out.length; i++) out[i] = values[i]! * factor;
