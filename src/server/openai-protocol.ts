@@ -26,8 +26,16 @@ export function openAiError(status: number, code: string, message: string, param
   return { error: { message, type: OPENAI_TYPE[status] ?? 'server_error', param, code } };
 }
 
-/** Errors of the routes in this encapsulated context answer in OpenAI's shape; `param` maps our field names. */
-export function installOpenAiErrorHandler(app: FastifyInstance, param: (field: string | undefined) => string | null = (f) => f ?? null): void {
+/** How a route that feeds a job names that job's input fields in its refusals: by the request's own names. */
+export interface RequestNames {
+  param(field: string | undefined): string | null;
+  message(text: string): string;
+}
+
+const SAME_NAMES: RequestNames = { param: (field) => field ?? null, message: (text) => text };
+
+/** Errors of the routes in this encapsulated context answer in OpenAI's shape, in the request's field names. */
+export function installOpenAiErrorHandler(app: FastifyInstance, names: RequestNames = SAME_NAMES): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(err);
     if (!apiError) {
@@ -36,7 +44,7 @@ export function installOpenAiErrorHandler(app: FastifyInstance, param: (field: s
     }
     if (apiError.retryAfterS !== undefined) void reply.header('Retry-After', String(apiError.retryAfterS));
     if (apiError.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');
-    return reply.code(apiError.statusCode).send(openAiError(apiError.statusCode, apiError.code, apiError.message, param(apiError.field)));
+    return reply.code(apiError.statusCode).send(openAiError(apiError.statusCode, apiError.code, names.message(apiError.message), names.param(apiError.field)));
   });
 }
 

@@ -39,6 +39,17 @@ t.test('a bad size gets a 400 in OpenAI error shape naming size', async (t) => {
   const err = await client.images.generate({ model: 'tiny-sd', prompt: 'a red square', size: '100x100' as '256x256' }).catch((e: unknown) => e);
   t.ok(err instanceof OpenAI.BadRequestError);
   t.match((err as InstanceType<typeof OpenAI.BadRequestError>).error, { param: 'size', type: 'invalid_request_error' });
+  // the request has no input.width: the message says which part of size is wrong, in the request's own terms
+  const message = (err as InstanceType<typeof OpenAI.BadRequestError>).message;
+  t.match(message, /size's width must be a multiple of 8/);
+  t.notMatch(message, /input\./);
+});
+
+t.test('a refused job input field is named in the message as the request names it', async (t) => {
+  const res = await call(node, 'POST', '/v1/images/generations', { body: { model: 'tiny-sd', prompt: 'a red square', size: '64x64', output_compression: 101, output_format: 'webp' } });
+  t.equal(res.status, 400);
+  t.equal(res.body.error.param, 'output_compression');
+  t.match(res.body.error.message, /^output_compression /);
 });
 
 t.test('n over the limit and an unknown response_format get 400s naming them', async (t) => {

@@ -5,7 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Job } from '../../jobs/job.js';
 import { parseSubmitRequest } from '../../jobs/submit-request.js';
 import { ApiError, invalidInput } from '../errors.js';
-import { installOpenAiErrorHandler, isJsonObject, jobFailure, type Json } from '../openai-protocol.js';
+import { installOpenAiErrorHandler, isJsonObject, jobFailure, type Json, type RequestNames } from '../openai-protocol.js';
 import type { RouteContext } from './route-context.js';
 
 /** infernode's own image fields, passed through to the job input under the same name. */
@@ -32,15 +32,23 @@ function imageInput(body: Json): Json {
   return input;
 }
 
-/** Job input fields (input.width) back to the request's names (size) in refusals. */
-function requestField(field: string | undefined): string | null {
-  if (!field) return null;
-  const name = field.replace(/^input\./, '');
-  return ({ width: 'size', height: 'size', format: 'output_format', quality: 'output_compression' } as Record<string, string>)[name] ?? name;
-}
+/** The request fields that carry job input fields of another name; the rest keep theirs. */
+const REQUEST_FIELD: Record<string, string> = { width: 'size', height: 'size', format: 'output_format', quality: 'output_compression' };
+/** how a message names a job input field that is only part of a request field */
+const IN_MESSAGES: Record<string, string> = { width: "size's width", height: "size's height" };
+
+/** Job input fields (input.width) back to the request's names (size) in refusals: their param and their message. */
+const requestNames: RequestNames = {
+  param(field) {
+    if (!field) return null;
+    const name = field.replace(/^input\./, '');
+    return REQUEST_FIELD[name] ?? name;
+  },
+  message: (text) => text.replace(/\binput\.([a-z_]+)/g, (_, name: string) => IN_MESSAGES[name] ?? REQUEST_FIELD[name] ?? name),
+};
 
 export const openaiImageRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs }) => {
-  installOpenAiErrorHandler(app, requestField);
+  installOpenAiErrorHandler(app, requestNames);
 
   async function b64Images(job: Job): Promise<Json[]> {
     try {
