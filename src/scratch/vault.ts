@@ -19,6 +19,13 @@ interface StoredEntry extends VaultEntry {
   readonly sealedBytes: number;
 }
 
+/** `writeStream`'s source was destroyed before its bytes could be stored (an upload cut short, say). */
+export class SourceClosedEarly extends Error {
+  constructor(readonly reason: Error | null) {
+    super('the source stream was destroyed before it was stored');
+  }
+}
+
 /** Bytes on disk changed by `delta` (positive on write, negative on erase). */
 export type UsageListener = (delta: number) => void;
 
@@ -86,6 +93,9 @@ export class Vault {
   /** Streams `source` through AES-GCM into the vault; rejects with `onLimit()` past `limitBytes`. */
   async writeStream(name: string, contentType: string, source: Readable, limitBytes: number, onLimit: () => Error): Promise<number> {
     const { file, key } = await this.allocate(name);
+    // A source destroyed while the directory was made, after it had pushed its end, would hold a pipeline open
+    // forever (it waits for an 'end' that a destroyed stream never emits).
+    if (source.destroyed) throw new SourceClosedEarly(source.errored);
     const sealing = new SealingStream(key, limitBytes, onLimit);
     const sink = createWriteStream(file, { mode: 0o600 });
     // The sink opens its file on libuv's pool and a refusal can come first: removed before that open, the file

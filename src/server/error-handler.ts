@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ApiError, type ErrorCode } from './errors.js';
 
 /** Fastify's own 4xx errors, in our codes and words. Their messages can quote input, so they are replaced. */
-const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
+const FASTIFY_ERRORS: Record<string, [ErrorCode, string, string?]> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'unsupported Content-Type; send application/json or multipart/form-data'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['invalid_request', 'Content-Length does not match the body'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_request', 'the JSON body is empty'],
@@ -14,6 +14,8 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_FILES_LIMIT: ['payload_too_large', 'too many uploaded files'],
   FST_FIELDS_LIMIT: ['payload_too_large', 'too many multipart fields'],
   FST_PROTO_VIOLATION: ['invalid_request', 'a multipart field has a forbidden name'],
+  // the only field part a job takes is `job`
+  FST_INVALID_JSON_FIELD_ERROR: ['invalid_request', 'the "job" part is not valid JSON', 'job'],
   FST_ERR_VALIDATION: ['invalid_request', 'the request does not match the route schema'],
 };
 
@@ -26,7 +28,7 @@ export function toApiError(err: FastifyError | Error): ApiError | null {
     return new ApiError('invalid_request', `invalid ${field ?? 'request'}: ${first?.message ?? 'does not match the schema'}`, field);
   }
   const known = fe.code ? FASTIFY_ERRORS[fe.code] : undefined;
-  if (known) return new ApiError(known[0], known[1]);
+  if (known) return new ApiError(known[0], known[1], known[2]);
   if (fe.statusCode === 413) return new ApiError('payload_too_large', 'the request is over the node\'s limits');
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new ApiError('invalid_request', 'the request could not be read');
   return null;

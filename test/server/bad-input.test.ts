@@ -111,6 +111,19 @@ badInput('an upload over the limit is a 413 and leaves nothing', async (t) => {
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body: form }), 413, 'payload_too_large');
 });
 
+badInput('a multipart body without a boundary, with a malformed part or cut short is a 400, not a 500', async (t) => {
+  const multipart = (body: string, type = 'multipart/form-data; boundary=zz') => call(node, 'POST', '/v1/jobs', { body, headers: { 'content-type': type } });
+  const jobPart = `--zz\r\nContent-Disposition: form-data; name="job"\r\n\r\n${JSON.stringify(TENSOR_JOB)}\r\n`;
+  await expectError(t, await multipart('x', 'multipart/form-data'), 400, 'invalid_request');
+  await expectError(t, await multipart(`${jobPart}--zz\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\n\r\nabcdef`), 400, 'invalid_request');
+  await expectError(t, await multipart(jobPart.slice(0, 40)), 400, 'invalid_request');
+});
+
+badInput('a job part declared application/json that is not JSON is a 400 naming job', async (t) => {
+  const body = `--zz\r\nContent-Disposition: form-data; name="job"\r\nContent-Type: application/json\r\n\r\n{"type":\r\n--zz--\r\n`;
+  await expectError(t, await call(node, 'POST', '/v1/jobs', { body, headers: { 'content-type': 'multipart/form-data; boundary=zz' } }), 400, 'invalid_request', 'job');
+});
+
 badInput('a client that disconnects mid-upload leaves nothing in scratch', async () => {
   const port = new URL(node.url).port;
   const boundary = 'xBOUNDARYx';

@@ -86,6 +86,15 @@ t.test('a multipart job reads its tensor from an uploaded part, and the upload i
   t.equal(node.node.scratch.bytes, 0);
 });
 
+t.test('a multipart job part may declare Content-Type: application/json (curl -F "job=...;type=application/json")', async (t) => {
+  const body = `--zz\r\nContent-Disposition: form-data; name="job"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(TENSOR_JOB)}\r\n--zz--\r\n`;
+  const res = await call(node, 'POST', '/v1/jobs', { body, headers: { 'content-type': 'multipart/form-data; boundary=zz', prefer: 'wait=30' } });
+  t.equal(res.status, 200, res.text);
+  t.equal(res.body.status, 'succeeded');
+  const want = await expectedOutputs([1, 2, 3, 4]);
+  for (const out of res.body.result.outputs) t.same(out.data, want[out.name]);
+});
+
 t.test('KServe v2: metadata, ready and infer', async (t) => {
   const meta = await call(node, 'GET', '/v2/models/tiny-tensor');
   t.equal(meta.body.platform, 'onnxruntime_onnx');

@@ -5,6 +5,7 @@ import { parseIdempotencyKey, parseSubmitRequest } from '../../jobs/submit-reque
 import { JOB_TYPES, type JobStatus, type JobType } from '../../jobs/types.js';
 import type { Job } from '../../jobs/job.js';
 import type { PreparedJob } from '../../jobs/job-service.js';
+import { SourceClosedEarly } from '../../scratch/vault.js';
 import type { UploadSet } from '../../pipelines/job-handler.js';
 import { openEventStream } from '../sse.js';
 import type { RouteContext } from './route-context.js';
@@ -18,6 +19,25 @@ function parsePreferWait(header: string | string[] | undefined): number | null {
   const value = Array.isArray(header) ? header.join(',') : header;
   const match = value ? /(?:^|[,;\s])wait=(\d{1,6})(?:$|[,;\s])/.exec(value) : null;
   return match ? Math.min(Number(match[1]), MAX_WAIT_S) : null;
+}
+
+/**
+ * The multipart parser's own failures (no boundary, a malformed part header, a body cut short) are the request's
+ * fault: a 400, not a 500. Its limit errors keep their own codes (413s).
+ */
+function asRequestError(err: unknown): unknown {
+  if (err instanceof ApiError || String((err as { code?: unknown } | null)?.code ?? '').startsWith('FST_')) return err;
+  return new ApiError('invalid_request', 'the multipart body could not be read: it has no boundary, a malformed part, or ends early');
+}
+
+/** The `job` part: text, or already parsed where the part declared Content-Type: application/json. */
+function jobPart(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new ApiError('invalid_request', 'the "job" part is not valid JSON', 'job');
+  }
 }
 
 interface ReadBody {
@@ -34,20 +54,30 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     let body: unknown;
     let uploaded = 0;
     try {
-      for await (const part of request.parts()) {
+      const parts = request.parts()[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await parts.next().catch((err: unknown) => Promise.reject(asRequestError(err)));
+        if (next.done) break;
+        const part = next.value;
         if (part.type === 'field') {
           if (part.fieldname !== 'job') throw new ApiError('invalid_request', 'the only field part is "job" (the JSON job)', part.fieldname.slice(0, 64));
-          try {
-            body = JSON.parse(String(part.value));
-          } catch {
-            throw new ApiError('invalid_request', 'the "job" part is not valid JSON', 'job');
-          }
+          body = jobPart(part.value);
           continue;
         }
         if (!PART_NAME.test(part.fieldname)) throw new ApiError('invalid_request', 'file part names are letters, digits, . _ - (at most 64)');
         if (prepared.scratch.inputs.has(part.fieldname)) throw new ApiError('invalid_request', 'each file part name may be used once', part.fieldname);
         const tooLarge = (): ApiError => new ApiError('payload_too_large', `uploads are over the node's --upload-limit of ${config.uploadLimitBytes} bytes`, part.fieldname);
-        uploaded += await prepared.scratch.inputs.writeStream(part.fieldname, part.mimetype, part.file, config.uploadLimitBytes - uploaded, tooLarge);
+        // The part fails when the body is malformed or cut short (a 400); the sealed file, on disk trouble. busboy
+        // reports the first with a bare 'error' emit, which a pipeline attached after the vault's await would never
+        // see (the request would hang): destroying the part makes its state say so.
+        let sourceFailed = false;
+        part.file.on('error', (err) => {
+          sourceFailed = true;
+          if (!part.file.destroyed) part.file.destroy(err);
+        });
+        uploaded += await prepared.scratch.inputs
+          .writeStream(part.fieldname, part.mimetype, part.file, config.uploadLimitBytes - uploaded, tooLarge)
+          .catch((err: unknown) => Promise.reject(sourceFailed || err instanceof SourceClosedEarly ? asRequestError(err) : err));
         if (part.file.truncated) throw tooLarge();
       }
       if (body === undefined) throw new ApiError('invalid_request', 'a multipart job needs a "job" part holding the JSON job', 'job');
