@@ -85,16 +85,16 @@ export class JobService {
     owner: Principal,
     request: SubmitRequest,
     options: { idempotencyKey?: string | null; prepared?: PreparedJob; uploads?: UploadSet; ephemeral?: boolean } = {},
-  ): Promise<{ job: Job; created: boolean }> {
+  ): Promise<Job> {
     const idemKey = options.idempotencyKey ? `${owner.name}\n${options.idempotencyKey}` : null;
     const existing = idemKey ? this.idempotency.get(idemKey) : undefined;
     if (existing) {
       await options.prepared?.scratch.eraseAll('deleted');
-      return { job: existing, created: false };
+      return existing;
     }
     const prepared = options.prepared ?? this.prepare();
     try {
-      return { job: await this.admit(owner, request, prepared, options.uploads ?? EMPTY_UPLOADS, idemKey, options.ephemeral ?? false), created: true };
+      return await this.admit(owner, request, prepared, options.uploads ?? EMPTY_UPLOADS, idemKey, options.ephemeral ?? false);
     } catch (err) {
       await prepared.scratch.eraseAll('deleted');
       this.countRejection(err);

@@ -162,6 +162,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
         await app.listen({ host: config.host, port: config.port });
         if (config.metricsPort !== null) {
           metricsApp = Fastify({ logger: false });
+          installErrorHandling(metricsApp);
           await metricsApp.register(metricsRoutes, { registry: metrics.registry, requireScope: false });
           await metricsApp.listen({ host: config.host, port: config.metricsPort });
         }

@@ -34,9 +34,8 @@ export function toApiError(err: FastifyError | Error): ApiError | null {
   return null;
 }
 
-export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
+function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
   if (err.retryAfterS !== undefined) void reply.header('Retry-After', String(err.retryAfterS));
-  if (err.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');
   return reply.code(err.statusCode).send(err.toBody());
 }
 

@@ -43,7 +43,6 @@ export function installOpenAiErrorHandler(app: FastifyInstance, names: RequestNa
       return reply.code(500).send(openAiError(500, 'internal', 'internal error; the operator can find it by time and route', null));
     }
     if (apiError.retryAfterS !== undefined) void reply.header('Retry-After', String(apiError.retryAfterS));
-    if (apiError.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');
     return reply.code(apiError.statusCode).send(openAiError(apiError.statusCode, apiError.code, names.message(apiError.message), names.param(apiError.field)));
   });
 }

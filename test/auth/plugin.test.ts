@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import t from 'tap';
 import { Authenticator } from '../../src/server/auth/authenticator.js';
 import { authPlugin } from '../../src/server/auth/plugin.js';
+import { installErrorHandling } from '../../src/server/error-handler.js';
 import { parseTokensFile } from '../../src/server/auth/tokens-file.js';
 import type { Scope } from '../../src/server/principal.js';
 
@@ -11,6 +12,8 @@ const TOKENS = parseTokensFile(`${WRITER} jobs:write,jobs:read writer\n${READER}
 
 async function app(authenticator: Authenticator, rejected: Scope[] = []): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
+  // as the node does: refusals are thrown to the error handler, which words them
+  installErrorHandling(app);
   await app.register(authPlugin, { authenticator, onRejected: (_reason, scope) => rejected.push(scope) });
   app.get('/healthz', async (request) => ({ who: request.principal.name }));
   app.post('/v1/jobs', { config: { scope: 'jobs:write' } }, async (request) => ({ who: request.principal.name }));

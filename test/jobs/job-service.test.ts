@@ -78,7 +78,7 @@ t.test('inputs are erased before the terminal event goes out; outputs stay until
   const { jobs, root, release, delivered } = await service();
   const prepared = jobs.prepare();
   await prepared.scratch.inputs.write('upload', 'application/octet-stream', Buffer.from('user input'));
-  const { job } = await jobs.submit(owner, request({ webhook: 'https://hooks.example.com/x' }), { prepared });
+  const job = await jobs.submit(owner, request({ webhook: 'https://hooks.example.com/x' }), { prepared });
   const seenAtDone: string[][] = [];
   job.events.subscribe(0, (e) => {
     if (e.event.event === 'done') seenAtDone.push(job.scratch.inputs.names());
@@ -98,7 +98,7 @@ t.test('a canceled running job is canceled at once and its scratch is erased', a
   const { jobs, root, release } = await service();
   const prepared = jobs.prepare();
   await prepared.scratch.inputs.write('upload', 'x', Buffer.from('secret'));
-  const { job } = await jobs.submit(owner, request(), { prepared });
+  const job = await jobs.submit(owner, request(), { prepared });
   t.equal(job.status, 'running');
   await jobs.cancel(job);
   t.equal(job.status, 'canceled');
@@ -109,7 +109,7 @@ t.test('a canceled running job is canceled at once and its scratch is erased', a
 t.test('a timeout covers the queue: a queued job that waits too long fails with timeout', async (t) => {
   const { jobs, release } = await service({ concurrency: 1 });
   await jobs.submit(owner, request());
-  const { job } = await jobs.submit(owner, request({ timeoutS: 0.05 }));
+  const job = await jobs.submit(owner, request({ timeoutS: 0.05 }));
   t.equal(job.status, 'queued');
   await job.whenEnded();
   t.equal(job.status, 'failed');
@@ -119,9 +119,9 @@ t.test('a timeout covers the queue: a queued job that waits too long fails with 
 
 t.test('a higher priority job leaves the queue first', async (t) => {
   const { jobs, release } = await service({ concurrency: 1 });
-  const first = (await jobs.submit(owner, request())).job;
-  const low = (await jobs.submit(owner, request({ priority: 1 }))).job;
-  const high = (await jobs.submit(owner, request({ priority: 9 }))).job;
+  const first = await jobs.submit(owner, request());
+  const low = await jobs.submit(owner, request({ priority: 1 }));
+  const high = await jobs.submit(owner, request({ priority: 9 }));
   release();
   await first.whenEnded();
   for (let i = 0; i < 100 && high.status === 'queued'; i++) await new Promise((r) => setImmediate(r));
@@ -131,7 +131,7 @@ t.test('a higher priority job leaves the queue first', async (t) => {
 
 t.test('a job belongs to its token: another token gets 404', async (t) => {
   const { jobs, release } = await service();
-  const { job } = await jobs.submit(owner, request());
+  const job = await jobs.submit(owner, request());
   t.equal(jobs.get(job.id, owner), job);
   t.throws(() => jobs.get(job.id, other), { code: 'not_found' });
   t.same(jobs.list(other, { status: undefined, type: undefined, limit: 10 }), []);
@@ -144,7 +144,7 @@ t.test('draining refuses new jobs with 503 and erases everything', async (t) => 
   const { jobs, root, release } = await service();
   const prepared = jobs.prepare();
   await prepared.scratch.inputs.write('upload', 'x', Buffer.from('secret'));
-  const { job } = await jobs.submit(owner, request(), { prepared });
+  const job = await jobs.submit(owner, request(), { prepared });
   const draining = jobs.drain(0.05);
   const refused = await jobs.submit(owner, request()).catch((e) => e);
   t.equal(refused.code, 'draining');

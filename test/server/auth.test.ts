@@ -46,6 +46,22 @@ t.test('a valid token without the scope is a 403 naming the scope', async (t) =>
   t.equal((await call(node, 'POST', '/v1/models/tiny-tensor/load', { token: T.writer })).status, 403);
 });
 
+t.test("the OpenAI routes refuse a missing token or scope in OpenAI's error shape", async (t) => {
+  const bodies: Record<string, unknown> = {
+    '/v1/chat/completions': { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
+    '/v1/completions': { model: 'm', prompt: 'hi' },
+    '/v1/images/generations': { model: 'm', prompt: 'hi' },
+  };
+  for (const [route, body] of Object.entries(bodies)) {
+    for (const [token, status, code] of [[undefined, 401, 'unauthorized'], [T.reader, 403, 'forbidden']] as const) {
+      const res = await call(node, 'POST', route, { body, ...(token ? { token } : {}) });
+      t.equal(res.status, status, `${route} ${status}`);
+      t.match(res.body, { error: { message: String, type: String, param: null, code } }, `${route} ${status}: OpenAI's shape`);
+      t.match(res.headers.get('www-authenticate'), /^Bearer/);
+    }
+  }
+});
+
 t.test('each scope opens its routes', async (t) => {
   t.equal((await call(node, 'GET', '/metrics', { token: T.prom })).status, 200);
   t.equal((await call(node, 'POST', '/v1/models/tiny-tensor/load', { token: T.admin })).status, 200);

@@ -42,6 +42,12 @@ t.test('the same Idempotency-Key from the same token returns the first job', asy
   const b = await call(node, 'POST', '/v1/jobs', { body: TENSOR_JOB, headers: { 'idempotency-key': 'order-42' } });
   t.equal(a.status, 202);
   t.equal(b.body.id, a.body.id);
+  t.equal(b.status, 202, 'the repeat is answered as the first was');
+  t.equal(b.headers.get('location'), `/v1/jobs/${a.body.id}`);
+  const waited = await call(node, 'POST', '/v1/jobs', { body: TENSOR_JOB, headers: { 'idempotency-key': 'order-42', prefer: 'wait=30' } });
+  t.equal(waited.status, 200, 'with Prefer: wait, the ended job');
+  t.equal(waited.body.id, a.body.id);
+  t.equal(waited.body.status, 'succeeded');
 });
 
 t.test('the list is newest first and filters by status and type', async (t) => {

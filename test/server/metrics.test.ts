@@ -1,5 +1,6 @@
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { startNode } from '../helpers/node.js';
 import { TENSOR_JOB, call } from '../helpers/http.js';
 
@@ -33,4 +34,22 @@ t.test('the output passes promtool check metrics', { skip: promtool ? false : 'p
   const text = (await call(node, 'GET', '/metrics')).text;
   const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   t.equal(out.trim(), '');
+});
+
+t.test('--metrics-port serves /metrics without a token, and nothing else, in the node\'s error shape', async (t) => {
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const guarded = await startNode({ tokens: 'tok-prometheus-8d1e2f3a4b5c metrics prometheus', config: { metricsPort: port } });
+  t.teardown(() => guarded.close());
+  t.equal((await call(guarded, 'GET', '/metrics')).status, 401, 'the API port still wants a token');
+  const scrape = await fetch(`http://127.0.0.1:${port}/metrics`);
+  t.equal(scrape.status, 200);
+  t.match(await scrape.text(), /infernode_jobs_queued\{device="cpu"\} 0/);
+  const other = await fetch(`http://127.0.0.1:${port}/v1/jobs`);
+  t.equal(other.status, 404);
+  t.match(await other.json(), { error: { code: 'not_found', message: String } });
 });

@@ -1,7 +1,6 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
-import { sendApiError } from '../error-handler.js';
 import type { Principal, Scope } from '../principal.js';
 import '../fastify-types.js';
 import { ANONYMOUS, UNAUTHENTICATED, requireScope, type Authenticator } from './authenticator.js';
@@ -31,10 +30,11 @@ const auth: FastifyPluginAsync<AuthPluginOptions> = async (app, { authenticator,
       request.principal = authenticator.enabled ? UNAUTHENTICATED : ANONYMOUS;
       return;
     }
-    const refuse = (err: ApiError): FastifyReply => {
+    // thrown, not sent: the route's own error handler words it (OpenAI's shape on the OpenAI routes)
+    const refuse = (err: ApiError): never => {
       onRejected?.('unauthorized', scope);
-      if (err.code === 'forbidden') void reply.header('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
-      return sendApiError(reply, err);
+      void reply.header('WWW-Authenticate', err.code === 'forbidden' ? `Bearer error="insufficient_scope", scope="${scope}"` : 'Bearer');
+      throw err;
     };
     const who = authenticator.authenticate(request.headers.authorization);
     if (who instanceof ApiError) return refuse(who);

@@ -89,7 +89,8 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     return { body, prepared, uploads: { has: (p) => vault.has(p), size: (p) => vault.get(p)?.bytes ?? 0 } };
   }
 
-  async function answer(job: Job, created: boolean, waitS: number | null, reply: import('fastify').FastifyReply) {
+  /** A repeat with the same Idempotency-Key gets the first job as the first answer did: 202 until it has ended. */
+  async function answer(job: Job, waitS: number | null, reply: import('fastify').FastifyReply) {
     if (waitS !== null && !job.terminal) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([job.whenEnded(), new Promise((r) => (timer = setTimeout(r, waitS * 1000)))]);
@@ -97,7 +98,7 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     }
     const view = job.view();
     void reply.header('Location', `/v1/jobs/${job.id}`);
-    return reply.code(job.terminal && waitS !== null ? 200 : created ? 202 : 200).send(view);
+    return reply.code(job.terminal && waitS !== null ? 200 : 202).send(view);
   }
 
   app.post('/v1/jobs', { config: { scope: 'jobs:write' }, schema: { summary: 'Submit a job (JSON or multipart/form-data)', tags: ['jobs'] } }, async (request, reply) => {
@@ -112,13 +113,13 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
       jobs.countRejection(err);
       throw err;
     }
-    const { job, created } = await jobs.submit(request.principal, submitRequest, {
+    const job = await jobs.submit(request.principal, submitRequest, {
       idempotencyKey,
       ...(read.prepared ? { prepared: read.prepared } : {}),
       ...(read.uploads ? { uploads: read.uploads } : {}),
     });
     request.jobId = job.id;
-    return answer(job, created, waitS, reply);
+    return answer(job, waitS, reply);
   });
 
   app.get<{ Querystring: { status?: string; type?: string; limit?: string } }>('/v1/jobs', { config: { scope: 'jobs:read' }, schema: { summary: 'List own jobs, newest first', tags: ['jobs'] } }, async (request) => {

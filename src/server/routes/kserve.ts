@@ -24,7 +24,7 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { conf
   app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { scope: 'jobs:write' }, schema: { summary: 'KServe v2 inference on a tensor model', tags: ['kserve'] } }, async (request) => {
     const body = request.body as { id?: unknown; inputs?: unknown; outputs?: unknown } | null;
     if (typeof body !== 'object' || body === null) throw new ApiError('invalid_request', 'the request body must be a JSON object');
-    const { job } = await jobs.submit(
+    const job = await jobs.submit(
       request.principal,
       {
         type: 'tensor',

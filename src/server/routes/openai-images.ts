@@ -72,7 +72,7 @@ export const openaiImageRoutes: FastifyPluginAsync<RouteContext> = async (app, {
       jobs.countRejection(err);
       throw err;
     }
-    const { job } = await jobs.submit(request.principal, submit);
+    const job = await jobs.submit(request.principal, submit);
     request.jobId = job.id;
     request.raw.once('close', () => {
       if (!reply.sent && !job.terminal) void jobs.cancel(job);

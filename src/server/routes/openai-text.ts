@@ -74,7 +74,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
       jobs.countRejection(err);
       throw err;
     }
-    const { job } = await jobs.submit(request.principal, submit, { ephemeral: true });
+    const job = await jobs.submit(request.principal, submit, { ephemeral: true });
     request.jobId = job.id;
     const completion: Completion = {
       id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${job.id}`,
