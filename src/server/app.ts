@@ -17,6 +17,7 @@ import type { DeviceSpec } from '../runtime/model-types.js';
 import { ScratchStore, resolveScratchRoot } from '../scratch/scratch-store.js';
 import { memoryFiles, pooledFiles } from '../scratch/scratch-files.js';
 import { installAccessLog } from './access-log.js';
+import { clientErrorHandler } from './client-errors.js';
 import { installErrorHandling } from './error-handler.js';
 import { createLogger } from './logger.js';
 import { Readiness } from './readiness.js';
@@ -119,6 +120,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     // our access log (access-log.ts) replaces Fastify's request lines, which would carry URLs and query strings
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    clientErrorHandler: clientErrorHandler(log),
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
   // JSON and multipart only: a text/plain body is a 415, not a string that reaches a handler
