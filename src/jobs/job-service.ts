@@ -237,7 +237,8 @@ export class JobService {
       .run(job.input, this.context(job, executor))
       .then(
         (result) => this.finish(job, { status: 'succeeded', result }),
-        (err: unknown) => this.finish(job, this.failure(job, err)),
+        // after a cancel (or timeout, or shutdown) has ended the job, the run's rejection is only its echo
+        (err: unknown) => (job.abort.signal.aborted ? undefined : this.finish(job, this.failure(job, err))),
       )
       .finally(() => this.scheduler.released(job, (performance.now() - began) / 1000));
   }

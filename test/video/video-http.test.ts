@@ -58,5 +58,7 @@ t.test('video over HTTP', async (t) => {
     t.same(await settled(async () => ffmpegChildren(), (c) => c.length === 0), [], 'no ffmpeg left');
     const left = await settled(() => readdir(node.scratchDir), (d) => !d.includes(id));
     t.notOk(left.includes(id), 'the job has nothing left in scratch');
+    const errors = node.logs.map((l) => JSON.parse(l)).filter((l) => l.jobId === id && l.level >= 50);
+    t.same(errors, [], 'a cancel is not logged as a failure of the node');
   });
 });
