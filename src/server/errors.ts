@@ -40,3 +40,6 @@ export class ApiError extends Error {
 }
 
 export const invalidInput = (field: string, message: string): ApiError => new ApiError('invalid_input', message, field);
+
+/** Job input field paths in the terms of a request whose body is the input itself: input.max_tokens is max_tokens. */
+export const inRequestTerms = (text: string): string => text.replace(/\binput\.(?=[a-z_])/g, '');

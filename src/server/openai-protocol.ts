@@ -3,7 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JobView } from '../jobs/types.js';
 import { toApiError } from './error-handler.js';
-import { ERROR_STATUS } from './errors.js';
+import { ERROR_STATUS, inRequestTerms } from './errors.js';
 
 export type Json = Record<string, unknown>;
 
@@ -32,10 +32,11 @@ export interface RequestNames {
   message(text: string): string;
 }
 
-const SAME_NAMES: RequestNames = { param: (field) => field ?? null, message: (text) => text };
+/** For routes whose request fields are the job's input fields (input.max_tokens is max_tokens). */
+export const INPUT_FIELDS: RequestNames = { param: (field) => (field === undefined ? null : inRequestTerms(field)), message: inRequestTerms };
 
 /** Errors of the routes in this encapsulated context answer in OpenAI's shape, in the request's field names. */
-export function installOpenAiErrorHandler(app: FastifyInstance, names: RequestNames = SAME_NAMES): void {
+export function installOpenAiErrorHandler(app: FastifyInstance, names: RequestNames): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(err);
     if (!apiError) {

@@ -70,6 +70,23 @@ t.test('bad input gets a 400 in OpenAI error shape naming the parameter', async 
   t.equal(body.type, 'invalid_request_error');
   t.equal(body.param, 'temperature');
   t.equal(body.code, 'invalid_input');
+  t.notMatch((err as Error).message, /input\./, "the message names the request's field, not the job input's");
+});
+
+t.test('each route names the fields of its own request in refusals', async (t) => {
+  const noPrompt = await call(node, 'POST', '/v1/completions', { body: { model: 'tiny-chat', max_tokens: 2 } });
+  t.equal(noPrompt.status, 400);
+  t.equal(noPrompt.body.error.param, 'prompt', '/v1/completions takes prompt, not messages');
+  const noMessages = await call(node, 'POST', '/v1/chat/completions', { body: { model: 'tiny-chat' } });
+  t.equal(noMessages.body.error.param, 'messages');
+  const badRole = await call(node, 'POST', '/v1/chat/completions', { body: { model: 'tiny-chat', messages: [{ role: 'robot', content: 'x' }] } });
+  t.equal(badRole.body.error.param, 'messages[0].role');
+  t.match(badRole.body.error.message, /^messages\[0\]\.role must be/);
+  const job = await call(node, 'POST', '/v1/jobs', { body: { type: 'chat', model: 'tiny-chat', input: { messages, max_tokens: 0 } } });
+  t.equal(job.body.error.field, 'input.max_tokens', 'a job names the field inside its input');
+  const infer = await call(node, 'POST', '/v2/models/tiny-tensor/infer', { body: { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 5], data: [1, 2, 3, 4, 5] }] } });
+  t.equal(infer.status, 400);
+  t.equal(infer.body.error.field, 'inputs[0].shape', 'an infer body has no input field');
 });
 
 t.test('a model that is not a chat model is refused with a 400', async (t) => {

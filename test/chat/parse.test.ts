@@ -27,30 +27,30 @@ t.test('a single stop string becomes a list', async (t) => {
   t.same(parse({ prompt: 'x', stop: 'END' }).stop, ['END']);
 });
 
-t.test('empty messages are refused', async (t) => refuses(t, { messages: [] }, 'messages'));
-t.test('an unknown role is refused', async (t) => refuses(t, { messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0].role'));
-t.test('non-string content is refused', async (t) => refuses(t, { messages: [{ role: 'user', content: 42 }] }, 'messages[0].content'));
-t.test('both prompt and messages are refused', async (t) => refuses(t, { messages: hello, prompt: 'x' }, 'prompt'));
-t.test('neither prompt nor messages is refused', async (t) => refuses(t, { max_tokens: 3 }, 'messages'));
-t.test('max_tokens of 0 is refused', async (t) => refuses(t, { prompt: 'x', max_tokens: 0 }, 'max_tokens'));
-t.test('max_tokens over the limit is refused', async (t) => refuses(t, { prompt: 'x', max_tokens: 513 }, 'max_tokens'));
-t.test('a fractional max_tokens is refused', async (t) => refuses(t, { prompt: 'x', max_tokens: 2.5 }, 'max_tokens'));
-t.test('a negative temperature is refused', async (t) => refuses(t, { prompt: 'x', temperature: -0.1 }, 'temperature'));
-t.test('top_p of 0 is refused', async (t) => refuses(t, { prompt: 'x', top_p: 0 }, 'top_p'));
-t.test('top_p over 1 is refused', async (t) => refuses(t, { prompt: 'x', top_p: 1.01 }, 'top_p'));
-t.test('an ignore_eos that is not a boolean is refused', async (t) => refuses(t, { prompt: 'x', ignore_eos: 'yes' }, 'ignore_eos'));
-t.test('a negative top_k is refused', async (t) => refuses(t, { prompt: 'x', top_k: -1 }, 'top_k'));
-t.test('too many stop strings are refused', async (t) => refuses(t, { prompt: 'x', stop: Array.from({ length: MAX_STOP_STRINGS + 1 }, (_, i) => `s${i}`) }, 'stop'));
-t.test('a too long stop string is refused', async (t) => refuses(t, { prompt: 'x', stop: ['a', 'b'.repeat(MAX_STOP_LENGTH + 1)] }, 'stop[1]'));
-t.test('a lone surrogate in content is refused', async (t) => refuses(t, { messages: [{ role: 'user', content: 'bad \ud800 text' }] }, 'messages[0].content'));
-t.test('a lone surrogate in a prompt is refused', async (t) => refuses(t, { prompt: '\udc00' }, 'prompt'));
+t.test('empty messages are refused', async (t) => refuses(t, { messages: [] }, 'input.messages'));
+t.test('an unknown role is refused', async (t) => refuses(t, { messages: [{ role: 'wizard', content: 'x' }] }, 'input.messages[0].role'));
+t.test('non-string content is refused', async (t) => refuses(t, { messages: [{ role: 'user', content: 42 }] }, 'input.messages[0].content'));
+t.test('both prompt and messages are refused', async (t) => refuses(t, { messages: hello, prompt: 'x' }, 'input.prompt'));
+t.test('neither prompt nor messages is refused', async (t) => refuses(t, { max_tokens: 3 }, 'input.messages'));
+t.test('max_tokens of 0 is refused', async (t) => refuses(t, { prompt: 'x', max_tokens: 0 }, 'input.max_tokens'));
+t.test('max_tokens over the limit is refused', async (t) => refuses(t, { prompt: 'x', max_tokens: 513 }, 'input.max_tokens'));
+t.test('a fractional max_tokens is refused', async (t) => refuses(t, { prompt: 'x', max_tokens: 2.5 }, 'input.max_tokens'));
+t.test('a negative temperature is refused', async (t) => refuses(t, { prompt: 'x', temperature: -0.1 }, 'input.temperature'));
+t.test('top_p of 0 is refused', async (t) => refuses(t, { prompt: 'x', top_p: 0 }, 'input.top_p'));
+t.test('top_p over 1 is refused', async (t) => refuses(t, { prompt: 'x', top_p: 1.01 }, 'input.top_p'));
+t.test('an ignore_eos that is not a boolean is refused', async (t) => refuses(t, { prompt: 'x', ignore_eos: 'yes' }, 'input.ignore_eos'));
+t.test('a negative top_k is refused', async (t) => refuses(t, { prompt: 'x', top_k: -1 }, 'input.top_k'));
+t.test('too many stop strings are refused', async (t) => refuses(t, { prompt: 'x', stop: Array.from({ length: MAX_STOP_STRINGS + 1 }, (_, i) => `s${i}`) }, 'input.stop'));
+t.test('a too long stop string is refused', async (t) => refuses(t, { prompt: 'x', stop: ['a', 'b'.repeat(MAX_STOP_LENGTH + 1)] }, 'input.stop[1]'));
+t.test('a lone surrogate in content is refused', async (t) => refuses(t, { messages: [{ role: 'user', content: 'bad \ud800 text' }] }, 'input.messages[0].content'));
+t.test('a lone surrogate in a prompt is refused', async (t) => refuses(t, { prompt: '\udc00' }, 'input.prompt'));
 t.test('a paired surrogate (an emoji) is accepted', async (t) => {
   t.equal(parse({ prompt: 'river \u{1F30A}' }).prompt, 'river \u{1F30A}');
 });
-t.test('a prompt that cannot fit the context with max_tokens is refused', async (t) => refuses(t, { prompt: 'x'.repeat(10 * 1000), max_tokens: 100 }, 'prompt'));
-t.test('messages on a model without a chat template are refused', async (t) => refuses(t, { messages: hello }, 'messages', { has_chat_template: false }));
+t.test('a prompt that cannot fit the context with max_tokens is refused', async (t) => refuses(t, { prompt: 'x'.repeat(10 * 1000), max_tokens: 100 }, 'input.prompt'));
+t.test('messages on a model without a chat template are refused', async (t) => refuses(t, { messages: hello }, 'input.messages', { has_chat_template: false }));
 t.test('an unknown field is refused', async (t) => refuses(t, { prompt: 'x', temprature: 0 }, 'input.temprature'));
-t.test('a non-integer seed is refused', async (t) => refuses(t, { prompt: 'x', seed: 'abc' }, 'seed'));
+t.test('a non-integer seed is refused', async (t) => refuses(t, { prompt: 'x', seed: 'abc' }, 'input.seed'));
 
 t.test('run reports the seed and executes the parsed input', async (t) => {
   const input = parse({ prompt: 'x', seed: 5 });

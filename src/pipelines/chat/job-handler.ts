@@ -22,17 +22,17 @@ function text(value: unknown, field: string): string {
   return value;
 }
 
-function numberIn(input: Json, field: string, fallback: number, ok: (v: number) => boolean, range: string): number {
-  const v = input[field];
+function numberIn(input: Json, key: string, fallback: number, ok: (v: number) => boolean, range: string): number {
+  const v = input[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw invalidInput(field, `${field} must be ${range}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw invalidInput(`input.${key}`, `input.${key} must be ${range}`);
   return v;
 }
 
 function messages(value: unknown): ChatMessage[] {
-  if (!Array.isArray(value) || value.length === 0) throw invalidInput('messages', 'messages must be a non-empty list of {role, content}');
+  if (!Array.isArray(value) || value.length === 0) throw invalidInput('input.messages', 'input.messages must be a non-empty list of {role, content}');
   return value.map((m: unknown, i) => {
-    const field = `messages[${i}]`;
+    const field = `input.messages[${i}]`;
     if (!isObject(m)) throw invalidInput(field, `${field} must be an object with role and content`);
     if (!(CHAT_ROLES as readonly unknown[]).includes(m.role)) throw invalidInput(`${field}.role`, `${field}.role must be one of ${CHAT_ROLES.join(', ')}`);
     return { role: m.role as ChatMessage['role'], content: text(m.content, `${field}.content`) };
@@ -42,10 +42,10 @@ function messages(value: unknown): ChatMessage[] {
 function stops(value: unknown): string[] {
   if (value === undefined || value === null) return [];
   const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list)) throw invalidInput('stop', 'stop must be a string or a list of strings');
-  if (list.length > MAX_STOP_STRINGS) throw invalidInput('stop', `stop takes at most ${MAX_STOP_STRINGS} strings`);
+  if (!Array.isArray(list)) throw invalidInput('input.stop', 'input.stop must be a string or a list of strings');
+  if (list.length > MAX_STOP_STRINGS) throw invalidInput('input.stop', `input.stop takes at most ${MAX_STOP_STRINGS} strings`);
   return list.map((s: unknown, i) => {
-    const field = `stop[${i}]`;
+    const field = `input.stop[${i}]`;
     const v = text(s, field);
     if (v.length === 0 || v.length > MAX_STOP_LENGTH) throw invalidInput(field, `${field} must be 1 to ${MAX_STOP_LENGTH} characters long`);
     return v;
@@ -62,9 +62,9 @@ export function parseChatInput(input: unknown, ctx: ParseContext): ChatPayload {
   const info = ctx.model.metadata.info as Partial<ChatModelInfo>;
   const hasMessages = input.messages !== undefined && input.messages !== null;
   const hasPrompt = input.prompt !== undefined && input.prompt !== null;
-  if (hasMessages === hasPrompt) throw invalidInput(hasMessages ? 'prompt' : 'messages', 'give exactly one of messages and prompt');
-  const prompt = hasMessages ? { messages: messages(input.messages) } : { prompt: text(input.prompt, 'prompt') };
-  if (prompt.messages && info.has_chat_template === false) throw invalidInput('messages', 'this model has no chat template; send prompt instead');
+  if (hasMessages === hasPrompt) throw invalidInput(hasMessages ? 'input.prompt' : 'input.messages', 'give exactly one of input.messages and input.prompt');
+  const prompt = hasMessages ? { messages: messages(input.messages) } : { prompt: text(input.prompt, 'input.prompt') };
+  if (prompt.messages && info.has_chat_template === false) throw invalidInput('input.messages', 'this model has no chat template; send input.prompt instead');
 
   const context = info.context_length ?? Number.MAX_SAFE_INTEGER;
   const limit = Math.min(info.max_tokens ?? context, context);
@@ -74,13 +74,13 @@ export function parseChatInput(input: unknown, ctx: ParseContext): ChatPayload {
   const fewestTokens = Math.ceil(chars / (info.max_token_chars ?? Number.MAX_SAFE_INTEGER));
   // a default max_tokens shrinks to fit (in the executor); the prompt still needs room for one token
   if (fewestTokens + (maxTokensDefault ? 1 : maxTokens) > context) {
-    throw invalidInput(hasMessages ? 'messages' : 'prompt', `the prompt is at least ${fewestTokens} tokens; with max_tokens ${maxTokens} it exceeds the model's context of ${context} tokens`);
+    throw invalidInput(hasMessages ? 'input.messages' : 'input.prompt', `the prompt is at least ${fewestTokens} tokens; with input.max_tokens ${maxTokens} it exceeds the model's context of ${context} tokens`);
   }
 
   const ignoreEos = input.ignore_eos ?? false;
-  if (typeof ignoreEos !== 'boolean') throw invalidInput('ignore_eos', 'ignore_eos must be true or false');
+  if (typeof ignoreEos !== 'boolean') throw invalidInput('input.ignore_eos', 'input.ignore_eos must be true or false');
   const seed = input.seed;
-  if (seed !== undefined && seed !== null && !Number.isSafeInteger(seed)) throw invalidInput('seed', 'seed must be an integer');
+  if (seed !== undefined && seed !== null && !Number.isSafeInteger(seed)) throw invalidInput('input.seed', 'input.seed must be an integer');
   return {
     ...prompt,
     max_tokens: maxTokens,

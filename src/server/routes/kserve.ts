@@ -1,6 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ApiError, type ErrorCode, ERROR_STATUS } from '../errors.js';
+import { ApiError, type ErrorCode, ERROR_STATUS, inRequestTerms } from '../errors.js';
 import type { RouteContext } from './route-context.js';
+
+/** A refusal of the tensor job's input.inputs[i] names the request's own inputs[i]: infer bodies have no `input`. */
+function inInferTerms(err: unknown): unknown {
+  if (!(err instanceof ApiError) || !err.field?.startsWith('input.')) return err;
+  return new ApiError(err.code, inRequestTerms(err.message), inRequestTerms(err.field), err.retryAfterS);
+}
 
 /** The KServe v2 subset Triton clients use; infer is an adapter onto a `tensor` job. */
 export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs, registry }) => {
@@ -24,19 +30,21 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { conf
   app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { scope: 'jobs:write' }, schema: { summary: 'KServe v2 inference on a tensor model', tags: ['kserve'] } }, async (request) => {
     const body = request.body as { id?: unknown; inputs?: unknown; outputs?: unknown } | null;
     if (typeof body !== 'object' || body === null) throw new ApiError('invalid_request', 'the request body must be a JSON object');
-    const job = await jobs.submit(
-      request.principal,
-      {
-        type: 'tensor',
-        model: request.params.model,
-        input: { inputs: body.inputs },
-        priority: 5,
-        timeoutS: config.timeoutS,
-        outputTtlS: 0,
-        webhook: null,
-      },
-      { ephemeral: true },
-    );
+    const job = await jobs
+      .submit(
+        request.principal,
+        {
+          type: 'tensor',
+          model: request.params.model,
+          input: { inputs: body.inputs },
+          priority: 5,
+          timeoutS: config.timeoutS,
+          outputTtlS: 0,
+          webhook: null,
+        },
+        { ephemeral: true },
+      )
+      .catch((err: unknown) => Promise.reject(inInferTerms(err)));
     request.jobId = job.id;
     await job.whenEnded();
     if (job.status !== 'succeeded') {

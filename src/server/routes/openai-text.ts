@@ -5,7 +5,7 @@ import { parseSubmitRequest } from '../../jobs/submit-request.js';
 import type { Job } from '../../jobs/job.js';
 import type { ChatResult } from '../../pipelines/chat/protocol.js';
 import { ApiError, invalidInput } from '../errors.js';
-import { installOpenAiErrorHandler, isJsonObject, jobFailure, type Json } from '../openai-protocol.js';
+import { INPUT_FIELDS, installOpenAiErrorHandler, isJsonObject, jobFailure, type Json } from '../openai-protocol.js';
 import { openEventStream, type EventStream } from '../sse.js';
 import type { RouteContext } from './route-context.js';
 
@@ -35,6 +35,8 @@ function chatInput(body: Json, kind: Kind): Json {
       : messages;
   } else {
     const prompt = body.prompt;
+    // the chat input would name messages, which this route does not take
+    if (prompt === undefined || prompt === null) throw invalidInput('prompt', 'prompt is required');
     if (Array.isArray(prompt)) {
       if (prompt.length !== 1) throw invalidInput('prompt', 'prompt must be one string (batches of prompts are not supported)');
       input.prompt = prompt[0];
@@ -59,7 +61,7 @@ function chunk(c: Completion, choice: Json | null, extra: Json = {}): string {
 }
 
 export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs }) => {
-  installOpenAiErrorHandler(app);
+  installOpenAiErrorHandler(app, INPUT_FIELDS);
 
   async function complete(kind: Kind, request: FastifyRequest, reply: FastifyReply) {
     const body = request.body;
