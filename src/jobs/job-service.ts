@@ -47,6 +47,8 @@ export interface PreparedJob {
 type Ending = { status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>; result?: unknown; error?: { code: string; message: string } };
 
 const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** how long cancel waits for a canceled run's result: a decode step, with room to spare for a slow device */
+const CANCEL_RESULT_WAIT_MS = 2000;
 
 function requireOutputName(name: string): void {
   if (!OUTPUT_NAME.test(name)) throw new Error('output names are chosen by pipelines from a safe alphabet');
@@ -58,6 +60,8 @@ export class JobService {
   private readonly idempotency = new Map<string, Job>();
   private readonly scheduler: Scheduler;
   private readonly expiryTimers = new Map<Job, NodeJS.Timeout>();
+  /** handler runs in flight, for the result a canceled one still brings */
+  private readonly runs = new Map<Job, Promise<unknown>>();
   private readonly finishing = new Set<Job>();
   private draining = false;
 
@@ -134,9 +138,26 @@ export class JobService {
     job.abort.abort(why);
     const wasQueued = this.scheduler.dequeue(job);
     if (!wasQueued && job.device) this.executorOf(job)?.cancel(job.id);
-    await this.finish(job, why === 'timeout'
-      ? { status: 'failed', error: { code: 'timeout', message: `the job ran past its timeout_s of ${job.options.timeoutS}s` } }
-      : { status: 'canceled', error: { code: why, message: why === 'shutdown' ? 'the node shut down before the job finished' : 'the job was canceled' } });
+    const result = wasQueued ? undefined : await this.resultOnCancel(job);
+    await this.finish(job, {
+      ...(why === 'timeout'
+        ? { status: 'failed', error: { code: 'timeout', message: `the job ran past its timeout_s of ${job.options.timeoutS}s` } }
+        : { status: 'canceled', error: { code: why, message: why === 'shutdown' ? 'the node shut down before the job finished' : 'the job was canceled' } }),
+      ...(result === undefined ? {} : { result }),
+    });
+  }
+
+  /** What a canceled run of a handler that keeps one resolves with; nothing if it does not come in time. */
+  private async resultOnCancel(job: Job): Promise<unknown> {
+    const run = this.runs.get(job);
+    if (!run || !this.deps.handlers[job.type]?.resultOnCancel) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), CANCEL_RESULT_WAIT_MS)));
+    try {
+      return await Promise.race([run.catch(() => undefined), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Erases an ended job's outputs and forgets it. */
@@ -233,14 +254,19 @@ export class JobService {
     job.events.append({ event: 'status', data: job.view() });
     const handler = this.deps.handlers[job.type]!;
     const began = performance.now();
-    handler
-      .run(job.input, this.context(job, executor))
+    const run = handler.run(job.input, this.context(job, executor));
+    this.runs.set(job, run);
+    run
       .then(
-        (result) => this.finish(job, { status: 'succeeded', result }),
-        // after a cancel (or timeout, or shutdown) has ended the job, the run's rejection is only its echo
+        // after a cancel (or timeout, or shutdown), cancel() ends the job: the run's rejection is only its echo, and
+        // what it resolved with is the canceled job's result
+        (result) => (job.abort.signal.aborted ? undefined : this.finish(job, { status: 'succeeded', result })),
         (err: unknown) => (job.abort.signal.aborted ? undefined : this.finish(job, this.failure(job, err))),
       )
-      .finally(() => this.scheduler.released(job, (performance.now() - began) / 1000));
+      .finally(() => {
+        this.runs.delete(job);
+        this.scheduler.released(job, (performance.now() - began) / 1000);
+      });
   }
 
   private failure(job: Job, err: unknown): Ending {

@@ -71,4 +71,9 @@ export interface JobHandler<Input = unknown> {
   admit?(input: Input, ctx: AdmissionContext): Promise<Input>;
   /** Runs the job; returns the job's `result` (small, structured) or null. */
   run(input: Input, ctx: JobContext): Promise<unknown>;
+  /**
+   * A canceled run still resolves, with what it made so far (chat: the text streamed, finish_reason `cancel`),
+   * and the canceled job keeps that as its result. Runs of other handlers reject on cancel.
+   */
+  readonly resultOnCancel?: boolean;
 }

@@ -30,7 +30,7 @@ t.test('a sequence arriving while others decode joins the running batch', async 
   const late = recordingContext();
   await model.run(payload({ max_tokens: 10, ignore_eos: true }), late);
   first.cancel();
-  await t.rejects(running, { name: 'JobCanceledError' });
+  t.equal((await running).result.finish_reason, 'cancel');
   t.ok(first.batches.includes(2), 'a step ran both sequences together');
 });
 
@@ -52,6 +52,6 @@ t.test('a canceled sequence leaves the batch and the others finish', async (t) =
   void firstToken(doomed).then(() => doomed.cancel());
   const a = model.run(payload({ max_tokens: 800, ignore_eos: true }), doomed);
   const b = model.run(payload({ max_tokens: 40, temperature: 0 }), other);
-  await t.rejects(a, { name: 'JobCanceledError' });
+  t.equal((await a).result.finish_reason, 'cancel');
   t.equal((await b).result.usage.completion_tokens > 0, true);
 });

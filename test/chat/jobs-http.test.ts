@@ -28,6 +28,23 @@ t.test('a chat job streams token events that add up to its result', async (t) =>
   t.match(done.data.result, { finish_reason: 'length', usage: { completion_tokens: 10 } });
 });
 
+t.test('a canceled chat job keeps the text streamed so far, with finish_reason cancel', async (t) => {
+  const submitted = await call(node, 'POST', '/v1/jobs', { body: chat({ messages: hello, max_tokens: 1000, ignore_eos: true }) });
+  const stream = (await fetch(`${node.url}/v1/jobs/${submitted.body.id}/events`)).body!.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = '';
+  while (!seen.includes('event: token')) seen += (await stream.read()).value ?? '';
+  const canceled = await call(node, 'DELETE', `/v1/jobs/${submitted.body.id}`);
+  for (let part = await stream.read(); !part.done; part = await stream.read()) seen += part.value;
+  t.equal(canceled.status, 200);
+  t.equal(canceled.body.status, 'canceled');
+  const result = canceled.body.result;
+  t.equal(result.finish_reason, 'cancel');
+  const tokens = seen.split('\n\n').filter((block) => block.includes('event: token')).map((block) => JSON.parse(block.slice(block.indexOf('data: ') + 6)).text);
+  t.equal(result.text, tokens.join(''), 'the result is the text the stream carried');
+  t.ok(result.usage.completion_tokens > 0 && result.usage.completion_tokens < 1000);
+  t.match((await call(node, 'GET', `/v1/jobs/${submitted.body.id}`)).body, { status: 'canceled', error: { code: 'canceled' }, result: { finish_reason: 'cancel' } });
+});
+
 const BAD: Array<[string, Record<string, unknown>, string, string?]> = [
   ['empty messages', { messages: [] }, 'input.messages'],
   ['an unknown role', { messages: [{ role: 'robot', content: 'x' }] }, 'input.messages[0].role'],

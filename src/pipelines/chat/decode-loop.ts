@@ -1,7 +1,7 @@
 // Continuous batching: one loop per model decodes every running sequence in one batched run per step. A new
 // sequence is prefilled and joins at the next step; a finished or canceled one leaves at once. Past the bound
 // (sequences, reserved cache tokens) new sequences wait.
-import { JobCanceledError, type RunContext } from '../executor-types.js';
+import type { RunContext } from '../executor-types.js';
 import { gatherCache, type Decoder, type KvCache } from './decoder.js';
 import type { ChatResult, FinishReason } from './protocol.js';
 import { Sampler } from './sampling.js';
@@ -81,9 +81,9 @@ export class DecodeLoop {
   private dropCanceled(): void {
     const canceled = (s: Sequence) => s.ctx.cancelled();
     if (!this.waiting.some(canceled) && !this.active.some(canceled)) return;
-    for (const seq of this.waiting.filter(canceled)) seq.reject(new JobCanceledError());
+    for (const seq of this.waiting.filter(canceled)) this.finish(seq, 'cancel', false);
     this.waiting = this.waiting.filter((s) => !canceled(s));
-    for (const seq of this.active.filter(canceled)) this.leave(seq, () => seq.reject(new JobCanceledError()));
+    for (const seq of this.active.filter(canceled)) this.leave(seq, () => this.finish(seq, 'cancel', false));
   }
 
   private reserved(seq: Sequence): number {
@@ -117,7 +117,7 @@ export class DecodeLoop {
     joining.forEach((seq, r) => {
       seq.length = seq.promptIds.length;
       if (seq.ctx.cancelled()) {
-        seq.reject(new JobCanceledError());
+        this.finish(seq, 'cancel', false);
         return;
       }
       this.active.push(seq);
@@ -142,7 +142,7 @@ export class DecodeLoop {
     const vocab = this.decoder.shape.vocabSize;
     batch.forEach((seq, r) => {
       seq.length += 1;
-      if (seq.ctx.cancelled()) this.leave(seq, () => seq.reject(new JobCanceledError()));
+      if (seq.ctx.cancelled()) this.leave(seq, () => this.finish(seq, 'cancel', false));
       else if (this.accept(seq, seq.sampler.sample(logits, r * vocab, vocab))) this.leave(seq, () => undefined);
     });
   }
@@ -181,15 +181,19 @@ export class DecodeLoop {
     if (chunk) {
       const { text, stopped } = seq.stops.push(chunk);
       this.emit(seq, text);
-      if (stopped) return this.finish(seq, 'stop', true);
+      if (stopped) return this.finish(seq, 'stop', false);
     }
     if (seq.completion >= seq.maxTokens) return this.finish(seq, 'length');
     seq.next = token;
     return false;
   }
 
-  private finish(seq: Sequence, reason: FinishReason, stoppedByString = false): true {
-    if (!stoppedByString) {
+  /**
+   * Resolves the sequence. `flush`: send the text the detokenizer and the stop matcher still hold back; not after a
+   * stop string (the rest is cut) nor a cancel (the result is what was streamed).
+   */
+  private finish(seq: Sequence, reason: FinishReason, flush = true): true {
+    if (flush) {
       const { text, stopped } = seq.stops.push(seq.detokenizer.flush());
       this.emit(seq, text);
       if (!stopped) this.emit(seq, seq.stops.flush());

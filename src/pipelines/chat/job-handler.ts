@@ -101,6 +101,7 @@ export function parseChatInput(input: unknown, ctx: ParseContext): ChatPayload {
 export const chatJobHandler: JobHandler<ChatPayload> = {
   type: 'chat',
   parse: parseChatInput,
+  resultOnCancel: true,
   async run(input, ctx) {
     ctx.reportSeed(input.seed);
     return ctx.execute<ChatResult>(input);
