@@ -103,6 +103,7 @@ t.test('a missing prompt is refused naming input.prompt', async (t) => {
 
 t.test('an unknown field is refused naming it', async (t) => {
   t.match(refusal({ ...ok, n: 2 }), { field: 'input.n' });
+  t.equal(refusal({ ...ok, ['x'.repeat(500)]: 1 }).field, `input.${'x'.repeat(64)}`, 'a long name is cut, not echoed whole');
 });
 
 t.test('steps over the model limit are refused naming input.steps', async (t) => {

@@ -81,8 +81,8 @@ export function imageSource(raw: unknown, field: string, ctx: ParseContext): Ima
   return { inline };
 }
 
-/** Refuses fields a job type does not take, naming the first. */
+/** Refuses fields a job type does not take, naming the first (its first 64 characters: a name can be any length). */
 export function onlyFields(raw: Record<string, unknown>, allowed: ReadonlySet<string>, type: string): void {
   const unknown = Object.keys(raw).find((k) => !allowed.has(k));
-  if (unknown !== undefined) throw invalidInput(`input.${unknown}`, `${type} jobs take no field of that name; they take ${[...allowed].join(', ')}`);
+  if (unknown !== undefined) throw invalidInput(`input.${unknown.slice(0, 64)}`, `${type} jobs take no field of that name; they take ${[...allowed].join(', ')}`);
 }

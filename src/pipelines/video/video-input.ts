@@ -3,7 +3,7 @@ import { ApiError, invalidInput } from '../../server/errors.js';
 import type { VideoContainer } from '../../media/ffmpeg-binary.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../diffusion/schedulers/index.js';
 import type { ParseContext } from '../job-handler.js';
-import { MAX_PROMPT_CHARS, MAX_SEED, imageSource } from '../diffusion/input-fields.js';
+import { MAX_PROMPT_CHARS, MAX_SEED, imageSource, onlyFields } from '../diffusion/input-fields.js';
 import type { InitImage } from '../diffusion/init-image.js';
 import type { VideoModelInfo } from './protocol.js';
 
@@ -61,8 +61,7 @@ function size(raw: unknown, field: string, fallback: number, factor: number): nu
 export function parseVideoInput(input: unknown, ctx: ParseContext): VideoInput {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidInput('input', 'input must be an object');
   const raw = input as Record<string, unknown>;
-  const unknown = Object.keys(raw).find((k) => !FIELDS.has(k));
-  if (unknown !== undefined) throw invalidInput(`input.${unknown}`, `video jobs take no field of that name; they take ${[...FIELDS].join(', ')}`);
+  onlyFields(raw, FIELDS, 'video');
   const info = ctx.model.metadata.info as unknown as VideoModelInfo;
 
   const width = size(raw.width, 'input.width', info.width, info.vae_scale_factor);
