@@ -124,7 +124,7 @@ badInput('a job part declared application/json that is not JSON is a 400 naming 
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body, headers: { 'content-type': 'multipart/form-data; boundary=zz' } }), 400, 'invalid_request', 'job');
 });
 
-badInput('a client that disconnects mid-upload leaves nothing in scratch', async () => {
+badInput('a client that disconnects mid-upload leaves nothing in scratch', async (t) => {
   const port = new URL(node.url).port;
   const boundary = 'xBOUNDARYx';
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="job"\r\n\r\n${JSON.stringify(TENSOR_JOB)}\r\n--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`;
@@ -133,5 +133,9 @@ badInput('a client that disconnects mid-upload leaves nothing in scratch', async
   socket.write(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 100000\r\n\r\n${head}`);
   socket.write(Buffer.alloc(1000, 7));
   await sleep(100);
+  const before = node.logs.length;
   socket.destroy();
+  for (let i = 0; i < 50 && !node.logs.slice(before).some((l) => l.includes('"access"')); i++) await sleep(20);
+  const errors = node.logs.slice(before).filter((l) => JSON.parse(l).level >= 50);
+  t.same(errors, [], 'a client that went away is not an internal error');
 });

@@ -67,17 +67,19 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
         if (!PART_NAME.test(part.fieldname)) throw new ApiError('invalid_request', 'file part names are letters, digits, . _ - (at most 64)');
         if (prepared.scratch.inputs.has(part.fieldname)) throw new ApiError('invalid_request', 'each file part name may be used once', part.fieldname);
         const tooLarge = (): ApiError => new ApiError('payload_too_large', `uploads are over the node's --upload-limit of ${config.uploadLimitBytes} bytes`, part.fieldname);
-        // The part fails when the body is malformed or cut short (a 400); the sealed file, on disk trouble. busboy
-        // reports the first with a bare 'error' emit, which a pipeline attached after the vault's await would never
-        // see (the request would hang): destroying the part makes its state say so.
+        // The part fails when the body is malformed or cut short, or the client goes away (the request's fault);
+        // the sealed file, on disk trouble. busboy reports the first with a bare 'error' emit, which a pipeline
+        // attached after the vault's await would never see (the request would hang): destroying the part makes
+        // its state say so.
         let sourceFailed = false;
         part.file.on('error', (err) => {
           sourceFailed = true;
           if (!part.file.destroyed) part.file.destroy(err);
         });
+        const requestsFault = (err: unknown): boolean => sourceFailed || err instanceof SourceClosedEarly || request.raw.destroyed;
         uploaded += await prepared.scratch.inputs
           .writeStream(part.fieldname, part.mimetype, part.file, config.uploadLimitBytes - uploaded, tooLarge)
-          .catch((err: unknown) => Promise.reject(sourceFailed || err instanceof SourceClosedEarly ? asRequestError(err) : err));
+          .catch((err: unknown) => Promise.reject(requestsFault(err) ? asRequestError(err) : err));
         if (part.file.truncated) throw tooLarge();
       }
       if (body === undefined) throw new ApiError('invalid_request', 'a multipart job needs a "job" part holding the JSON job', 'job');
