@@ -20,6 +20,8 @@ export interface Config {
   maxTimeoutS: number;
   outputTtlS: number;
   drainTimeoutS: number;
+  /** the longest a client may take to send a whole request; past it, the upload so far is erased */
+  requestTimeoutS: number;
   bodyLimitBytes: number;
   uploadLimitBytes: number;
   webhookSecret: string | null;
@@ -107,6 +109,7 @@ const SPECS: OptionSpec<keyof Config>[] = [
   { key: 'maxTimeoutS', flag: 'max-timeout', help: 'largest timeout_s a job may ask for [3600s]', parse: duration },
   { key: 'outputTtlS', flag: 'output-ttl', help: 'default and largest output_ttl_s [600s]', parse: duration },
   { key: 'drainTimeoutS', flag: 'drain-timeout', help: 'SIGTERM grace for running jobs [30s]', parse: duration },
+  { key: 'requestTimeoutS', flag: 'request-timeout', help: 'longest time to receive a whole request, upload included (408 past it) [300s]', parse: duration },
   { key: 'bodyLimitBytes', flag: 'body-limit', help: 'largest request body [32MiB]', parse: size },
   { key: 'uploadLimitBytes', flag: 'upload-limit', help: 'largest multipart upload [64MiB]', parse: size },
   { key: 'webhookSecret', flag: 'webhook-secret', help: 'HMAC-SHA256 key that signs webhooks', parse: text },
@@ -135,6 +138,7 @@ export const DEFAULT_CONFIG: Config = {
   maxTimeoutS: 3600,
   outputTtlS: 600,
   drainTimeoutS: 30,
+  requestTimeoutS: 300,
   bodyLimitBytes: 32 * 1024 ** 2,
   uploadLimitBytes: 64 * 1024 ** 2,
   webhookSecret: null,

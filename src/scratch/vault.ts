@@ -93,10 +93,15 @@ export class Vault {
   /** Streams `source` through AES-GCM into the vault; rejects with `onLimit()` past `limitBytes`. */
   async writeStream(name: string, contentType: string, source: Readable, limitBytes: number, onLimit: () => Error): Promise<number> {
     const { file, key } = await this.allocate(name);
-    // A source destroyed while the directory was made, after it had pushed its end, would hold a pipeline open
-    // forever (it waits for an 'end' that a destroyed stream never emits).
+    // Node's pipeline waits forever for the 'end' of a source that was destroyed after it had pushed its end
+    // (busboy's parts, when the client goes away): the file would stay open and on disk. A source destroyed
+    // already, or closed before its end, fails the write instead.
     if (source.destroyed) throw new SourceClosedEarly(source.errored);
     const sealing = new SealingStream(key, limitBytes, onLimit);
+    const onSourceClose = (): void => {
+      if (!source.readableEnded) sealing.destroy(new SourceClosedEarly(source.errored));
+    };
+    source.once('close', onSourceClose);
     const sink = createWriteStream(file, { mode: 0o600 });
     // The sink opens its file on libuv's pool and a refusal can come first: removed before that open, the file
     // would be created after its removal. So a failed write waits for the sink to close.
@@ -109,6 +114,8 @@ export class Vault {
       await closed;
       await this.files.remove(file);
       throw err;
+    } finally {
+      source.off('close', onSourceClose);
     }
     this.remember(name, { file, contentType, bytes: sealing.bytesIn, sealedBytes });
     return sealing.bytesIn;

@@ -120,6 +120,9 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     // our access log (access-log.ts) replaces Fastify's request lines, which would carry URLs and query strings
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    // Fastify turns Node's own bound off: a client that stops sending mid-upload would hold its partial upload
+    // in scratch for good
+    requestTimeout: config.requestTimeoutS * 1000,
     clientErrorHandler: clientErrorHandler(log),
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;

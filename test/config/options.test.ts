@@ -18,7 +18,7 @@ t.test('every flag has an INFERNODE_ environment variable and the flag wins', as
   t.equal(c.modelsDir, '/m');
   t.equal(c.insecureNoAuth, true);
   const help = helpText();
-  for (const flag of ['host', 'port', 'metrics-port', 'models-dir', 'preload', 'device', 'scratch-dir', 'tokens-file', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca', 'queue-size', 'concurrency', 'timeout', 'max-timeout', 'output-ttl', 'drain-timeout', 'body-limit', 'upload-limit', 'webhook-secret', 'webhook-allow', 'video-encoder', 'compute-nice', 'log-level']) {
+  for (const flag of ['host', 'port', 'metrics-port', 'models-dir', 'preload', 'device', 'scratch-dir', 'tokens-file', 'insecure-no-auth', 'tls-cert', 'tls-key', 'tls-client-ca', 'queue-size', 'concurrency', 'timeout', 'max-timeout', 'output-ttl', 'drain-timeout', 'request-timeout', 'body-limit', 'upload-limit', 'webhook-secret', 'webhook-allow', 'video-encoder', 'compute-nice', 'log-level']) {
     t.match(help, `--${flag}`, `help documents --${flag}`);
     t.match(help, `INFERNODE_${flag.toUpperCase().replaceAll('-', '_')}`);
   }

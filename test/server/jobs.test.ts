@@ -2,6 +2,8 @@ import t from 'tap';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { readdir } from 'node:fs/promises';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode } from '../helpers/node.js';
 import { TENSOR_JOB, call, readEvents } from '../helpers/http.js';
 
@@ -99,6 +101,30 @@ t.test('a multipart job part may declare Content-Type: application/json (curl -F
   t.equal(res.body.status, 'succeeded');
   const want = await expectedOutputs([1, 2, 3, 4]);
   for (const out of res.body.result.outputs) t.same(out.data, want[out.name]);
+});
+
+t.test('a client that sends a whole upload and goes away at once leaves nothing in scratch', async (t) => {
+  // big enough that the part is still being stored when the connection closes
+  const job = JSON.stringify({ ...TENSOR_JOB, input: { inputs: [{ ...TENSOR_JOB.input.inputs[0], data: 'file:t' }] } });
+  const body = Buffer.concat([
+    Buffer.from(`--zz\r\nContent-Disposition: form-data; name="job"\r\n\r\n${job}\r\n--zz\r\nContent-Disposition: form-data; name="t"; filename="t.bin"\r\n\r\n`),
+    Buffer.alloc(150_000, 1),
+    Buffer.from('\r\n--zz--\r\n'),
+  ]);
+  const head = Buffer.from(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: ${body.length}\r\n\r\n`);
+  for (let i = 0; i < 3; i++) {
+    const socket = net.connect(Number(new URL(node.url).port), '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(Buffer.concat([head, body]));
+    socket.destroy();
+  }
+  let left = await readdir(node.scratchDir);
+  for (let i = 0; i < 100 && left.length; i++) {
+    await sleep(20);
+    left = await readdir(node.scratchDir);
+  }
+  t.same(left, [], 'the partial uploads were erased');
 });
 
 t.test('KServe v2: metadata, ready and infer', async (t) => {

@@ -1,5 +1,5 @@
 import type {} from '@fastify/multipart';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { parseIdempotencyKey, parseSubmitRequest } from '../../jobs/submit-request.js';
 import { JOB_TYPES, type JobStatus, type JobType } from '../../jobs/types.js';
@@ -48,7 +48,14 @@ interface ReadBody {
 
 export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs }) => {
   /** multipart: a `job` part with the JSON envelope, file parts streamed (encrypted) into the job's scratch */
-  async function readMultipart(request: FastifyRequest): Promise<ReadBody> {
+  async function readMultipart(request: FastifyRequest, reply: FastifyReply): Promise<ReadBody> {
+    // the files are bounded by --upload-limit and the job part by --body-limit; a larger declared body is
+    // refused before any of it is read, and the connection closed rather than drained
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > config.uploadLimitBytes + config.bodyLimitBytes) {
+      void reply.header('Connection', 'close');
+      throw new ApiError('payload_too_large', `a multipart request may be at most --upload-limit + --body-limit, ${config.uploadLimitBytes + config.bodyLimitBytes} bytes`);
+    }
     const prepared = jobs.prepare();
     request.jobId = prepared.id;
     let body: unknown;
@@ -92,7 +99,7 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
   }
 
   /** A repeat with the same Idempotency-Key gets the first job as the first answer did: 202 until it has ended. */
-  async function answer(job: Job, waitS: number | null, reply: import('fastify').FastifyReply) {
+  async function answer(job: Job, waitS: number | null, reply: FastifyReply) {
     if (waitS !== null && !job.terminal) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([job.whenEnded(), new Promise((r) => (timer = setTimeout(r, waitS * 1000)))]);
@@ -106,7 +113,7 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
   app.post('/v1/jobs', { config: { scope: 'jobs:write' }, schema: { summary: 'Submit a job (JSON or multipart/form-data)', tags: ['jobs'] } }, async (request, reply) => {
     const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
     const waitS = parsePreferWait(request.headers['prefer']);
-    const read: ReadBody = request.isMultipart() ? await readMultipart(request) : { body: request.body, prepared: undefined, uploads: undefined };
+    const read: ReadBody = request.isMultipart() ? await readMultipart(request, reply) : { body: request.body, prepared: undefined, uploads: undefined };
     let submitRequest;
     try {
       submitRequest = parseSubmitRequest(read.body, config);
