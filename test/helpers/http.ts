@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { TestNode } from './node.js';
 
 export const TENSOR_JOB = {
@@ -49,4 +50,22 @@ export async function readEvents(node: TestNode, route: string, headers: Record<
       const field = (name: string): string => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2) ?? '';
       return { id: Number(field('id')), event: field('event'), data: JSON.parse(field('data')) };
     });
+}
+
+/**
+ * Writes `raw` bytes to the node on a connection of their own and returns all it answered, once it closed the
+ * connection or after `ms` (for requests no HTTP client would send: a bad chunk, a lying Content-Length).
+ */
+export async function rawExchange(node: TestNode, raw: string | Buffer, ms = 5000): Promise<string> {
+  const socket = net.connect(Number(new URL(node.url).port), '127.0.0.1');
+  let answer = '';
+  socket.on('data', (d) => (answer += d));
+  socket.on('error', () => {});
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(raw);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([new Promise((r) => socket.once('close', r)), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+  socket.destroy();
+  return answer;
 }

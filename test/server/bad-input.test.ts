@@ -4,7 +4,7 @@ import http from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode } from '../helpers/node.js';
-import { TENSOR_JOB, call } from '../helpers/http.js';
+import { TENSOR_JOB, call, rawExchange } from '../helpers/http.js';
 
 const node = await startNode({ config: { bodyLimitBytes: 4096, uploadLimitBytes: 2048, webhookAllow: ['hooks.example.com'], webhookSecret: 'a-webhook-secret-of-32-characters!' } });
 t.teardown(() => node.close());
@@ -124,22 +124,8 @@ badInput('a job part declared application/json that is not JSON is a 400 naming 
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body, headers: { 'content-type': 'multipart/form-data; boundary=zz' } }), 400, 'invalid_request', 'job');
 });
 
-/** Sends `raw`, then waits up to `ms` for the node's answer (the empty string if none came). */
-async function rawAnswer(raw: string | Buffer, ms: number, then?: (socket: net.Socket) => void): Promise<string> {
-  const socket = net.connect(Number(new URL(node.url).port), '127.0.0.1');
-  let answer = '';
-  socket.on('data', (d) => (answer += d));
-  socket.on('error', () => {});
-  await new Promise((r) => socket.once('connect', r));
-  socket.write(raw);
-  then?.(socket);
-  for (let waited = 0; waited < ms && !answer.includes('\r\n\r\n'); waited += 20) await sleep(20);
-  socket.destroy();
-  return answer;
-}
-
 badInput('a multipart request declaring more than --upload-limit + --body-limit is a 413 before its body is read', async (t) => {
-  const answer = await rawAnswer(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 10000000000\r\n\r\n--zz\r\n`, 3000);
+  const answer = await rawExchange(node, `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 10000000000\r\n\r\n--zz\r\n`, 3000);
   t.match(answer, /^HTTP\/1\.1 413 /);
   t.match(answer, /connection: close/i);
 });

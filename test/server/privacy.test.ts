@@ -1,8 +1,7 @@
 import t from 'tap';
 import { readdir } from 'node:fs/promises';
-import net from 'node:net';
 import { startNode } from '../helpers/node.js';
-import { TENSOR_JOB, call, readEvents } from '../helpers/http.js';
+import { TENSOR_JOB, call, rawExchange, readEvents } from '../helpers/http.js';
 
 // A canary string sent through every route, in every place a user can put content; it must not appear in
 // any log line, metric label or error message.
@@ -48,24 +47,12 @@ t.test('user content sent through every route never reaches a log line or a metr
   t.same(await readdir(node.scratchDir), []);
 });
 
-/** Writes `raw` to the node and reads its whole answer (the node closes the connection after a parser error). */
-async function rawExchange(raw: string): Promise<string> {
-  const socket = net.connect(Number(new URL(node.url).port), '127.0.0.1');
-  let answer = '';
-  socket.on('data', (d) => (answer += d));
-  socket.on('error', () => {});
-  await new Promise((r) => socket.once('connect', r));
-  socket.write(raw);
-  await new Promise((r) => socket.once('close', r));
-  return answer;
-}
-
 t.test("a request Node's HTTP parser refuses is answered in the node's shape, and its bytes are not logged", async (t) => {
   const before = node.logs.length;
-  const badChunk = await rawExchange(`POST /v1/jobs?q=${CANARY} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${CANARY}\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{"prompt":"${CANARY}"}\r\n`);
+  const badChunk = await rawExchange(node, `POST /v1/jobs?q=${CANARY} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${CANARY}\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{"prompt":"${CANARY}"}\r\n`);
   t.match(badChunk, /^HTTP\/1\.1 400 /);
   t.same(JSON.parse(badChunk.slice(badChunk.indexOf('\r\n\r\n') + 4)).error.code, 'invalid_request');
-  const bigHeader = await rawExchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: ${CANARY.repeat(1000)}\r\n\r\n`);
+  const bigHeader = await rawExchange(node, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: ${CANARY.repeat(1000)}\r\n\r\n`);
   t.match(bigHeader, /^HTTP\/1\.1 431 /);
   const lines = node.logs.slice(before);
   t.ok(lines.some((l) => l.includes('malformed HTTP request')), 'the refusal is logged (at debug)');
