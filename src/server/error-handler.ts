@@ -12,7 +12,8 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string, string?]> = {
   FST_REQ_FILE_TOO_LARGE: ['payload_too_large', 'an uploaded file is over the node\'s --upload-limit'],
   FST_PARTS_LIMIT: ['payload_too_large', 'too many multipart parts'],
   FST_FILES_LIMIT: ['payload_too_large', 'too many uploaded files'],
-  FST_FIELDS_LIMIT: ['payload_too_large', 'too many multipart fields'],
+  // the node allows one field part, the job: a second is a malformed job, not a large one
+  FST_FIELDS_LIMIT: ['invalid_request', 'a multipart job has one field part, "job"; send files as file parts', 'job'],
   FST_PROTO_VIOLATION: ['invalid_request', 'a multipart field has a forbidden name'],
   // the only field part a job takes is `job`
   FST_INVALID_JSON_FIELD_ERROR: ['invalid_request', 'the "job" part is not valid JSON', 'job'],

@@ -119,6 +119,14 @@ badInput('a multipart body without a boundary, with a malformed part or cut shor
   await expectError(t, await multipart(jobPart.slice(0, 40)), 400, 'invalid_request');
 });
 
+badInput('a second job part is a 400, and a job part over --body-limit a 413, each naming job', async (t) => {
+  const part = (job: string) => `--zz\r\nContent-Disposition: form-data; name="job"\r\n\r\n${job}\r\n`;
+  const send = (body: string) => call(node, 'POST', '/v1/jobs', { body, headers: { 'content-type': 'multipart/form-data; boundary=zz' } });
+  const job = JSON.stringify(TENSOR_JOB);
+  await expectError(t, await send(`${part(job)}${part(job)}--zz--\r\n`), 400, 'invalid_request', 'job');
+  await expectError(t, await send(`${part(JSON.stringify({ ...TENSOR_JOB, note: 'x'.repeat(5000) }))}--zz--\r\n`), 413, 'payload_too_large', 'job');
+});
+
 badInput('a job part declared application/json that is not JSON is a 400 naming job', async (t) => {
   const body = `--zz\r\nContent-Disposition: form-data; name="job"\r\nContent-Type: application/json\r\n\r\n{"type":\r\n--zz--\r\n`;
   await expectError(t, await call(node, 'POST', '/v1/jobs', { body, headers: { 'content-type': 'multipart/form-data; boundary=zz' } }), 400, 'invalid_request', 'job');

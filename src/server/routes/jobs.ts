@@ -68,6 +68,8 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
         const part = next.value;
         if (part.type === 'field') {
           if (part.fieldname !== 'job') throw new ApiError('invalid_request', 'the only field part is "job" (the JSON job)', part.fieldname.slice(0, 64));
+          // cut at --body-limit by the parser: not JSON any more, and too large rather than malformed
+          if (part.valueTruncated) throw new ApiError('payload_too_large', `the "job" part is over the node's --body-limit of ${config.bodyLimitBytes} bytes`, 'job');
           body = jobPart(part.value);
           continue;
         }
