@@ -37,6 +37,16 @@ t.test('a template that raises an error fails as invalid input', async (t) => {
   t.throws(() => text.encodePrompt({ messages: hello }), { code: 'invalid_input', message: /roles must alternate/ });
 });
 
+t.test('the characters a message adds are the fewest over the roles the template takes', async (t) => {
+  // user 4 + content, assistant 9 + content, system refused
+  const template =
+    "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('no system role') }}{% elif m.role == 'user' %}<u>{{ m.content }}|{% else %}<assist>{{ m.content }}|{% endif %}{% endfor %}";
+  t.equal(new ChatText(files({}, template)).messageMarkerChars(), 4);
+  t.equal(new ChatText(files({}, '{% for m in messages %}{{ m.content }}{% endfor %}')).messageMarkerChars(), 0, 'a template that adds nothing');
+  t.equal(new ChatText(files({}, "{{ raise_exception('never') }}")).messageMarkerChars(), 0, 'a template that takes nothing');
+  t.equal(new ChatText(files({}, null)).messageMarkerChars(), 0, 'no template');
+});
+
 t.test('the context length comes from config.json, else the tokenizer, else 2048', async (t) => {
   t.equal(contextLength(files({ config: { max_position_embeddings: 4096 } })), 4096);
   t.equal(contextLength(files({ config: { n_positions: 512 } })), 512);

@@ -3,7 +3,7 @@ import { chatJobHandler, MAX_STOP_LENGTH, MAX_STOP_STRINGS } from '../../src/pip
 import type { ParseContext } from '../../src/pipelines/job-handler.js';
 import type { ChatModelInfo } from '../../src/pipelines/chat/protocol.js';
 
-const INFO: ChatModelInfo = { context_length: 1024, max_tokens: 512, max_token_chars: 10, has_chat_template: true };
+const INFO: ChatModelInfo = { context_length: 1024, max_tokens: 512, max_token_chars: 10, message_marker_chars: 10, has_chat_template: true };
 const ctx = (info: Partial<ChatModelInfo> = {}): ParseContext => ({
   model: { spec: { name: 'tiny-chat', type: 'chat', dir: '/nowhere', manifest: {} }, metadata: { inputs: [], outputs: [], info: { ...INFO, ...info } } },
   uploads: { has: () => false, size: () => 0 },
@@ -48,6 +48,11 @@ t.test('a paired surrogate (an emoji) is accepted', async (t) => {
   t.equal(parse({ prompt: 'river \u{1F30A}' }).prompt, 'river \u{1F30A}');
 });
 t.test('a prompt that cannot fit the context with max_tokens is refused', async (t) => refuses(t, { prompt: 'x'.repeat(10 * 1000), max_tokens: 100 }, 'input.prompt'));
+t.test("many empty messages that cannot fit the context for their template's markers are refused", async (t) => {
+  const empty = Array.from({ length: 1100 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: '' }));
+  refuses(t, { messages: empty, max_tokens: 1 }, 'input.messages');
+  t.equal(parse({ messages: empty.slice(0, 1000), max_tokens: 1 }).messages?.length, 1000, 'as many as fit are taken');
+});
 t.test('messages on a model without a chat template are refused', async (t) => refuses(t, { messages: hello }, 'input.messages', { has_chat_template: false }));
 t.test('an unknown field is refused', async (t) => refuses(t, { prompt: 'x', temprature: 0 }, 'input.temprature'));
 t.test('a non-integer seed is refused', async (t) => refuses(t, { prompt: 'x', seed: 'abc' }, 'input.seed'));

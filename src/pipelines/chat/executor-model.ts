@@ -34,6 +34,7 @@ export const loadChatModel: ExecutorModelLoader = async (spec, sessions) => {
     context_length: context,
     max_tokens: Math.min(limits.max_tokens ?? context, context),
     max_token_chars: text.maxTokenChars(),
+    message_marker_chars: text.messageMarkerChars(),
     has_chat_template: text.hasChatTemplate,
   };
 

@@ -69,7 +69,11 @@ export function parseChatInput(input: unknown, ctx: ParseContext): ChatPayload {
   const context = info.context_length ?? Number.MAX_SAFE_INTEGER;
   const limit = Math.min(info.max_tokens ?? context, context);
   const maxTokens = numberIn(input, 'max_tokens', Math.min(DEFAULT_MAX_TOKENS, limit), (v) => Number.isInteger(v) && v >= 1 && v <= limit, `an integer from 1 to ${limit}`);
-  const chars = prompt.messages ? prompt.messages.reduce((n, m) => n + m.content.length, 0) : prompt.prompt.length;
+  // the template's markers count too: without them, a body of many empty messages would pass this check and cost the
+  // executor seconds to render and tokenize before its own exact check refused it
+  const chars = prompt.messages
+    ? prompt.messages.reduce((n, m) => n + m.content.length, 0) + prompt.messages.length * (info.message_marker_chars ?? 0)
+    : prompt.prompt.length;
   const maxTokensDefault = input.max_tokens === undefined || input.max_tokens === null;
   const fewestTokens = Math.ceil(chars / (info.max_token_chars ?? Number.MAX_SAFE_INTEGER));
   // a default max_tokens shrinks to fit (in the executor); the prompt still needs room for one token

@@ -82,10 +82,11 @@ export class ChatText {
   /** Token ids of a chat (rendered with the template) or of a raw prompt. */
   encodePrompt(input: { messages?: ChatMessage[]; prompt?: string }): number[] {
     if (input.messages) {
-      if (!this.template) throw new PipelineError('invalid_input', 'this model has no chat template; send `prompt` instead of `messages`');
+      const template = this.template;
+      if (!template) throw new PipelineError('invalid_input', 'this model has no chat template; send `prompt` instead of `messages`');
       let rendered: string;
       try {
-        rendered = this.template.render({ ...this.specialTokens, messages: input.messages, add_generation_prompt: true });
+        rendered = this.render(template, input.messages);
       } catch (err) {
         // templates raise fixed sentences of their authors ("roles must alternate ..."), not the messages
         throw new PipelineError('invalid_input', `the model's chat template refused these messages: ${(err as Error).message.slice(0, 200)}`);
@@ -93,6 +94,35 @@ export class ChatText {
       return this.tokenizer.encode(rendered, { add_special_tokens: false }).ids;
     }
     return this.tokenizer.encode(input.prompt ?? '').ids;
+  }
+
+  /**
+   * The fewest characters the template adds for one more message (its role markers), over the roles it takes: with
+   * maxTokenChars, a lower bound on the tokens of many short messages, which the content's length alone is not.
+   * Measured on empty messages in turn order; 0 where the template takes none of the shapes.
+   */
+  messageMarkerChars(): number {
+    const template = this.template;
+    if (!template) return 0;
+    const m = (role: ChatMessage['role']): ChatMessage => ({ role, content: '' });
+    const growth: [ChatMessage[], ChatMessage[]][] = [
+      [[m('user')], [m('user'), m('assistant')]],
+      [[m('user'), m('assistant')], [m('user'), m('assistant'), m('user')]],
+      [[m('user')], [m('system'), m('user')]],
+    ];
+    const added = growth.flatMap(([fewer, more]) => {
+      try {
+        return [this.render(template, more).length - this.render(template, fewer).length];
+      } catch {
+        // a shape this template refuses is one no request can send
+        return [];
+      }
+    });
+    return added.length ? Math.max(0, Math.min(...added)) : 0;
+  }
+
+  private render(template: Template, messages: ChatMessage[]): string {
+    return template.render({ ...this.specialTokens, messages, add_generation_prompt: true });
   }
 
   /**

@@ -37,5 +37,7 @@ export interface ChatModelInfo {
   max_tokens: number;
   /** the most characters one token stands for: a prompt of n characters has at least n / this tokens */
   max_token_chars: number;
+  /** the fewest characters the chat template adds per message: n messages render to at least n × this */
+  message_marker_chars: number;
   has_chat_template: boolean;
 }
