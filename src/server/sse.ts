@@ -15,7 +15,7 @@ export interface EventStream {
   onClose(listener: () => void): void;
 }
 
-const HEARTBEAT_MS = 15_000;
+export const HEARTBEAT_MS = 15_000;
 
 const format = ({ id, event, data }: SseEvent): string =>
   `${id !== undefined ? `id: ${id}\n` : ''}${event ? `event: ${event}\n` : ''}data: ${data}\n\n`;

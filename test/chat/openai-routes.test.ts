@@ -89,6 +89,29 @@ t.test('each route names the fields of its own request in refusals', async (t) =
   t.equal(infer.body.error.field, 'inputs[0].shape', 'an infer body has no input field');
 });
 
+t.test('fields that would change the answer and that the node does not carry out are refused, naming them', async (t) => {
+  const refused: [string, Record<string, unknown>][] = [
+    ['/v1/chat/completions', { logprobs: true, top_logprobs: 3 }],
+    ['/v1/chat/completions', { response_format: { type: 'json_object' } }],
+    ['/v1/chat/completions', { tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'required' }],
+    ['/v1/completions', { echo: true }],
+    ['/v1/completions', { best_of: 3 }],
+    ['/v1/completions', { suffix: 'the end' }],
+    ['/v1/completions', { logprobs: 5 }],
+  ];
+  for (const [route, fields] of refused) {
+    const prompt = route === '/v1/completions' ? { prompt: 'The cat' } : { messages };
+    const res = await call(node, 'POST', route, { body: { model: 'tiny-chat', ...prompt, max_tokens: 2, ...fields } });
+    t.equal(res.status, 400, `${route} ${JSON.stringify(fields)}`);
+    t.equal(res.body.error.param, Object.keys(fields)[0]);
+  }
+  const harmless = { response_format: { type: 'text' }, logprobs: false, tools: [], user: 'someone', store: false };
+  const taken = await call(node, 'POST', '/v1/chat/completions', { body: { model: 'tiny-chat', messages, max_tokens: 2, ...harmless } });
+  t.equal(taken.status, 200, 'their defaults, and fields that change nothing, are taken');
+  const bestOfOne = await call(node, 'POST', '/v1/completions', { body: { model: 'tiny-chat', prompt: 'The cat', max_tokens: 2, best_of: 1, echo: false } });
+  t.equal(bestOfOne.status, 200);
+});
+
 t.test('a model that is not a chat model is refused with a 400', async (t) => {
   const res = await call(node, 'POST', '/v1/chat/completions', { body: { model: 'tiny-tensor', messages } });
   t.equal(res.status, 400);
@@ -99,6 +122,18 @@ t.test('a prompt over the context is refused with a 400', async (t) => {
   const res = await call(node, 'POST', '/v1/completions', { body: { model: 'tiny-chat', prompt: 'the river '.repeat(700), max_tokens: 10 } });
   t.equal(res.status, 400);
   t.match(res.body.error.message, /context of 1024 tokens/);
+});
+
+t.test('a streamed request that fails before its first token gets the error status, as without stream', async (t) => {
+  const body = { model: 'tiny-chat', prompt: 'the river '.repeat(700), max_tokens: 10, stream: true };
+  const res = await call(node, 'POST', '/v1/completions', { body });
+  t.equal(res.status, 400);
+  t.match(res.headers.get('content-type'), /application\/json/);
+  t.match(res.body.error, { type: 'invalid_request_error', code: 'invalid_input', message: /context of 1024 tokens/ });
+  const viaClient = await client.completions.create({ ...body, stream: true }).catch((e: unknown) => e);
+  t.ok(viaClient instanceof OpenAI.BadRequestError, 'the openai client raises it at create()');
+  const health = await call(node, 'GET', '/healthz');
+  t.equal(health.status, 200);
 });
 
 const canceledJobs = async (): Promise<number> => {

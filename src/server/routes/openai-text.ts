@@ -6,13 +6,49 @@ import type { Job } from '../../jobs/job.js';
 import type { ChatResult } from '../../pipelines/chat/protocol.js';
 import { ApiError, invalidInput } from '../errors.js';
 import { INPUT_FIELDS, installOpenAiErrorHandler, isJsonObject, jobFailure, type Json } from '../openai-protocol.js';
-import { openEventStream, type EventStream } from '../sse.js';
+import { HEARTBEAT_MS, openEventStream, type EventStream } from '../sse.js';
 import type { RouteContext } from './route-context.js';
 
 type Kind = 'chat' | 'text';
 
 /** Request fields passed through to the chat job input under the same name. */
 const SAMPLING_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'stop', 'ignore_eos', 'seed'];
+
+const isSet = (v: unknown): boolean => v !== undefined && v !== null && v !== false;
+const nonEmpty = (v: unknown): boolean => isSet(v) && !(Array.isArray(v) && v.length === 0) && !(isJsonObject(v) && Object.keys(v).length === 0);
+
+/**
+ * OpenAI fields that would change the answer and that this node does not carry out: a 400 naming them, rather than
+ * an answer the client cannot tell apart from one that honoured them. Fields that change nothing here (`user`,
+ * `store`, `metadata`, ...) are ignored, as OpenAI's other servers do.
+ */
+const UNSUPPORTED: Record<Kind, Record<string, (value: unknown) => boolean>> = {
+  chat: {
+    logprobs: isSet,
+    top_logprobs: isSet,
+    logit_bias: nonEmpty,
+    response_format: (v) => isSet(v) && !(isJsonObject(v) && v.type === 'text'),
+    tools: nonEmpty,
+    tool_choice: (v) => isSet(v) && v !== 'none' && v !== 'auto',
+    functions: nonEmpty,
+    function_call: (v) => isSet(v) && v !== 'none' && v !== 'auto',
+    audio: isSet,
+    modalities: (v) => isSet(v) && !(Array.isArray(v) && v.every((m) => m === 'text')),
+  },
+  text: {
+    logprobs: isSet,
+    logit_bias: nonEmpty,
+    echo: isSet,
+    best_of: (v) => isSet(v) && v !== 1,
+    suffix: (v) => isSet(v) && v !== '',
+  },
+};
+
+function refuseUnsupported(body: Json, kind: Kind): void {
+  for (const [field, asksFor] of Object.entries(UNSUPPORTED[kind])) {
+    if (asksFor(body[field])) throw invalidInput(field, `${field} is not supported by this node`);
+  }
+}
 
 /** OpenAI content is a string or a list of parts; only text parts are understood here. */
 function messageContent(content: unknown, field: string): unknown {
@@ -67,6 +103,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
     const body = request.body;
     if (!isJsonObject(body)) throw new ApiError('invalid_request', 'the request body must be a JSON object');
     if (body.n !== undefined && body.n !== null && body.n !== 1) throw invalidInput('n', 'n must be 1 (one choice per request)');
+    refuseUnsupported(body, kind);
     const stream = body.stream === true;
     const includeUsage = stream && isJsonObject(body.stream_options) && body.stream_options.include_usage === true;
     let submit;
@@ -111,20 +148,45 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
     };
   }
 
-  function streamCompletion(job: Job, c: Completion, includeUsage: boolean, reply: FastifyReply, cancel: () => void): void {
-    const out: EventStream = openEventStream(reply);
+  /**
+   * The stream opens at the job's first token: a job that fails before it (a prompt over the context once tokenized,
+   * a template that refuses the messages) gets its HTTP error status, as without `stream` and as vLLM answers. A
+   * job still queued after HEARTBEAT_MS opens it anyway, so that proxies see bytes within their idle timeouts.
+   */
+  function streamCompletion(job: Job, c: Completion, includeUsage: boolean, reply: FastifyReply, cancel: () => void): FastifyReply {
+    let out: EventStream | null = null;
     const usageNull = includeUsage ? { usage: null } : {};
     const content = (text: string): Json => (c.kind === 'chat' ? { delta: { content: text } } : { text });
-    const send = (data: string) => out.send({ data });
-    send(chunk(c, { ...(c.kind === 'chat' ? { delta: { role: 'assistant', content: '' } } : { text: '' }), logprobs: null, finish_reason: null }, usageNull));
-    out.onClose(cancel);
+    const send = (data: string) => out?.send({ data });
+    const open = (): EventStream => {
+      clearTimeout(opening);
+      out = openEventStream(reply);
+      send(chunk(c, { ...(c.kind === 'chat' ? { delta: { role: 'assistant', content: '' } } : { text: '' }), logprobs: null, finish_reason: null }, usageNull));
+      out.onClose(cancel);
+      out.onClose(() => unsubscribe());
+      return out;
+    };
+    const opening = setTimeout(() => out ?? open(), HEARTBEAT_MS);
+    // before the stream opens, the client going away is seen on the response
+    reply.raw.once('close', () => {
+      clearTimeout(opening);
+      if (!out && !reply.raw.writableFinished) cancel();
+    });
     const unsubscribe = job.events.subscribe(0, (e) => {
       if (e.event.event === 'token') {
+        out ?? open();
         send(chunk(c, { ...content(e.event.data.text), logprobs: null, finish_reason: null }, usageNull));
         return;
       }
       if (e.event.event !== 'done') return;
       const view = e.event.data;
+      if (!out && view.status !== 'succeeded') {
+        clearTimeout(opening);
+        const f = jobFailure(view);
+        void reply.code(f.status).send(f.body);
+        return;
+      }
+      const stream = out ?? open();
       const last: string[] = [];
       if (view.status === 'succeeded') {
         const result = view.result as ChatResult;
@@ -134,9 +196,9 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
         last.push(JSON.stringify(jobFailure(view).body));
       }
       last.push('[DONE]');
-      out.end(last.map((data) => ({ data })));
+      stream.end(last.map((data) => ({ data })));
     });
-    out.onClose(unsubscribe);
+    return reply;
   }
 
   const summary = (what: string) => ({ config: { scope: 'jobs:write' as const }, schema: { summary: `OpenAI ${what} (streamed or not), as a chat job`, tags: ['openai'] } });
