@@ -14,7 +14,7 @@ import { publishInCallOrder } from './output-order.js';
 import { newJobId } from './job-id.js';
 import { Scheduler } from './scheduler.js';
 import type { SubmitRequest } from './submit-request.js';
-import type { JobStatus, JobType, JobView, PipelineEvent } from './types.js';
+import type { JobErrorView, JobStatus, JobType, JobView, PipelineEvent } from './types.js';
 
 export interface WebhookSink {
   /** null when the URL may be used, else why not (a 400 on the `webhook` field) */
@@ -44,7 +44,7 @@ export interface PreparedJob {
   scratch: JobScratch;
 }
 
-type Ending = { status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>; result?: unknown; error?: { code: string; message: string } };
+type Ending = { status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>; result?: unknown; error?: JobErrorView };
 
 const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** how long cancel waits for a canceled run's result: a decode step, with room to spare for a slow device */
@@ -273,7 +273,7 @@ export class JobService {
     if (err instanceof ExecutionFailed && err.canceled) return { status: 'canceled', error: { code: 'canceled', message: 'the job was canceled' } };
     if (err instanceof ApiError || err instanceof ExecutionFailed || err instanceof PipelineError) {
       if (err instanceof ExecutionFailed && err.detail) this.deps.log.warn({ jobId: job.id, detail: err.detail }, 'model run failed');
-      return { status: 'failed', error: { code: err.code, message: err.message } };
+      return { status: 'failed', error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
     }
     // a bug: logged with the job id and the error's class only, never its payload
     this.deps.log.error({ jobId: job.id, errorClass: err instanceof Error ? err.name : typeof err, stack: err instanceof Error ? err.stack?.split('\n').slice(1, 6).join('\n') : undefined }, 'job failed with an internal error');

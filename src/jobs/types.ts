@@ -15,6 +15,8 @@ export interface JobOutputEntry {
 export interface JobErrorView {
   code: string;
   message: string;
+  /** the input field at fault, where the failure is the input's (a prompt over the context once tokenized) */
+  field?: string;
 }
 
 export interface JobProgress {

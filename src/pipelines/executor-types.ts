@@ -15,6 +15,8 @@ export class PipelineError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** the job input field at fault, as a refusal names it (`input.messages`) */
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'PipelineError';

@@ -29,6 +29,8 @@ export type FromExecutor =
       code: string;
       /** safe for clients */
       message: string;
+      /** the input field at fault (PipelineError's) */
+      field?: string;
       /** for the operator's log only; never shown to clients */
       detail?: string;
       canceled: boolean;

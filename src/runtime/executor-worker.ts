@@ -73,7 +73,8 @@ async function run(jobId: string, modelName: string, payload: unknown): Promise<
     // Only PipelineError messages are written for clients; anything else may quote internals.
     const message = err instanceof PipelineError ? err.message : canceled ? 'job canceled' : 'the model failed while running this job';
     const detail = err instanceof PipelineError || canceled ? undefined : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    coalescer.postNow({ kind: 'failed', jobId, code, message, canceled, runs, ...(detail ? { detail } : {}) }, [], jobId);
+    const field = err instanceof PipelineError ? err.field : undefined;
+    coalescer.postNow({ kind: 'failed', jobId, code, message, canceled, runs, ...(field ? { field } : {}), ...(detail ? { detail } : {}) }, [], jobId);
   } finally {
     cancelled.delete(jobId);
   }

@@ -12,6 +12,7 @@ export class ExecutionFailed extends Error {
     message: string,
     readonly canceled: boolean,
     readonly detail?: string,
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'ExecutionFailed';
@@ -150,7 +151,7 @@ export class Executor extends EventEmitter {
         this.runs.delete(m.jobId);
         if (m.runs.length) this.emit('runs', run.model, m.runs);
         if (m.kind === 'done') run.resolve(m.result);
-        else run.reject(new ExecutionFailed(m.code, m.message, m.canceled, m.detail));
+        else run.reject(new ExecutionFailed(m.code, m.message, m.canceled, m.detail, m.field));
         return;
       }
     }

@@ -49,9 +49,9 @@ export function installOpenAiErrorHandler(app: FastifyInstance, names: RequestNa
 }
 
 /** How an ended job that did not succeed answers: its error code's status (a client-side 499 for a cancel). */
-export function jobFailure(view: JobView): { status: number; body: OpenAiErrorBody } {
+export function jobFailure(view: JobView, names: RequestNames): { status: number; body: OpenAiErrorBody } {
   const code = view.error?.code ?? 'internal';
   const message = view.error?.message ?? 'the job failed';
   const status = (ERROR_STATUS as Record<string, number>)[code] ?? (code === 'timeout' ? 504 : code === 'canceled' ? 499 : 500);
-  return { status, body: openAiError(status, code, message, null) };
+  return { status, body: openAiError(status, code, names.message(message), names.param(view.error?.field)) };
 }

@@ -76,6 +76,7 @@ t.test('a prompt that fits by characters but not by tokens fails its job as inva
   t.equal(res.body.status, 'failed');
   t.equal(res.body.error.code, 'invalid_input');
   t.match(res.body.error.message, /context of 1024 tokens/);
+  t.equal(res.body.error.field, 'input.prompt', "the job's error names the field at fault");
 });
 
 t.test('the daemon stays healthy after the bad input', async (t) => {

@@ -118,10 +118,23 @@ t.test('a model that is not a chat model is refused with a 400', async (t) => {
   t.equal(res.body.error.param, 'model');
 });
 
-t.test('a prompt over the context is refused with a 400', async (t) => {
+t.test('a prompt over the context is refused with a 400 naming the prompt', async (t) => {
   const res = await call(node, 'POST', '/v1/completions', { body: { model: 'tiny-chat', prompt: 'the river '.repeat(700), max_tokens: 10 } });
   t.equal(res.status, 400);
-  t.match(res.body.error.message, /context of 1024 tokens/);
+  t.match(res.body.error.message, /plus max_tokens \(10\) exceed the model's context of 1024 tokens/);
+  t.equal(res.body.error.param, 'prompt');
+  const noMaxTokens = await call(node, 'POST', '/v1/chat/completions', { body: { model: 'tiny-chat', messages: [{ role: 'user', content: 'the river '.repeat(700) }] } });
+  t.equal(noMaxTokens.status, 400);
+  t.equal(noMaxTokens.body.error.param, 'messages');
+  t.match(noMaxTokens.body.error.message, /leaves no room for a completion/, 'without max_tokens there is no max_tokens to blame');
+});
+
+t.test('refusals name the field as the request sent it', async (t) => {
+  const refusal = async (body: Record<string, unknown>) => (await call(node, 'POST', '/v1/chat/completions', { body: { model: 'tiny-chat', messages, ...body } })).body.error;
+  t.match(await refusal({ max_completion_tokens: 0 }), { param: 'max_completion_tokens', message: /^max_completion_tokens must be/ });
+  t.match(await refusal({ stop: '' }), { param: 'stop' }, 'a single stop string is not a list');
+  t.match(await refusal({ messages: [{ role: 'user', content: [{ type: 'text', text: 'ok' }, { type: 'text', text: 'bad \ud800' }] }] }), { param: 'messages[0].content[1].text' });
+  t.match(await refusal({ seed: 2 ** 53 }), { param: 'seed', message: /2\^53/ });
 });
 
 t.test('a streamed request that fails before its first token gets the error status, as without stream', async (t) => {

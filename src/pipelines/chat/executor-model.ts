@@ -42,13 +42,14 @@ export const loadChatModel: ExecutorModelLoader = async (spec, sessions) => {
     metadata: { inputs: describeValues(session.inputMetadata), outputs: describeValues(session.outputMetadata), info: { ...info } },
     async run(payload, ctx) {
       const promptIds = text.encodePrompt(payload);
-      if (promptIds.length === 0) throw new PipelineError('invalid_input', 'the prompt is empty once tokenized');
+      const promptField = payload.messages ? 'input.messages' : 'input.prompt';
+      if (promptIds.length === 0) throw new PipelineError('invalid_input', 'the prompt is empty once tokenized', promptField);
+      if (payload.max_tokens_default && promptIds.length >= context) {
+        throw new PipelineError('invalid_input', `the prompt (${promptIds.length} tokens) leaves no room for a completion in the model's context of ${context} tokens`, promptField);
+      }
       const maxTokens = payload.max_tokens_default ? Math.min(payload.max_tokens, context - promptIds.length) : payload.max_tokens;
-      if (maxTokens < 1 || promptIds.length + maxTokens > context) {
-        throw new PipelineError(
-          'invalid_input',
-          `the prompt (${promptIds.length} tokens) plus max_tokens (${maxTokens}) exceed the model's context of ${context} tokens`,
-        );
+      if (promptIds.length + maxTokens > context) {
+        throw new PipelineError('invalid_input', `the prompt (${promptIds.length} tokens) plus input.max_tokens (${maxTokens}) exceed the model's context of ${context} tokens`, promptField);
       }
       ctx.throwIfCancelled();
       const result = await loop.generate({

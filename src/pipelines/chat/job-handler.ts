@@ -16,7 +16,8 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function text(value: unknown, field: string): string {
+/** A string field of a chat input: refused, naming `field`, when it is not one or holds a lone surrogate. */
+export function text(value: unknown, field: string): string {
   if (typeof value !== 'string') throw invalidInput(field, `${field} must be a string`);
   if (LONE_SURROGATE.test(value)) throw invalidInput(field, `${field} holds a lone surrogate (invalid UTF-16)`);
   return value;
@@ -45,7 +46,7 @@ function stops(value: unknown): string[] {
   if (!Array.isArray(list)) throw invalidInput('input.stop', 'input.stop must be a string or a list of strings');
   if (list.length > MAX_STOP_STRINGS) throw invalidInput('input.stop', `input.stop takes at most ${MAX_STOP_STRINGS} strings`);
   return list.map((s: unknown, i) => {
-    const field = `input.stop[${i}]`;
+    const field = typeof value === 'string' ? 'input.stop' : `input.stop[${i}]`;
     const v = text(s, field);
     if (v.length === 0 || v.length > MAX_STOP_LENGTH) throw invalidInput(field, `${field} must be 1 to ${MAX_STOP_LENGTH} characters long`);
     return v;
@@ -84,7 +85,7 @@ export function parseChatInput(input: unknown, ctx: ParseContext): ChatPayload {
   const ignoreEos = input.ignore_eos ?? false;
   if (typeof ignoreEos !== 'boolean') throw invalidInput('input.ignore_eos', 'input.ignore_eos must be true or false');
   const seed = input.seed;
-  if (seed !== undefined && seed !== null && !Number.isSafeInteger(seed)) throw invalidInput('input.seed', 'input.seed must be an integer');
+  if (seed !== undefined && seed !== null && !Number.isSafeInteger(seed)) throw invalidInput('input.seed', 'input.seed must be an integer of magnitude at most 2^53 - 1');
   return {
     ...prompt,
     max_tokens: maxTokens,

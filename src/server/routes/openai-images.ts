@@ -81,7 +81,7 @@ export const openaiImageRoutes: FastifyPluginAsync<RouteContext> = async (app, {
     const view = job.view();
     if (view.status !== 'succeeded') {
       if (format === 'b64_json') await jobs.forget(job, 'deleted');
-      const f = jobFailure(view);
+      const f = jobFailure(view, requestNames);
       return reply.code(f.status).send(f.body);
     }
     const created = Math.floor(job.createdAt.getTime() / 1000);

@@ -3,9 +3,10 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { parseSubmitRequest } from '../../jobs/submit-request.js';
 import type { Job } from '../../jobs/job.js';
+import { text } from '../../pipelines/chat/job-handler.js';
 import type { ChatResult } from '../../pipelines/chat/protocol.js';
 import { ApiError, invalidInput } from '../errors.js';
-import { INPUT_FIELDS, installOpenAiErrorHandler, isJsonObject, jobFailure, type Json } from '../openai-protocol.js';
+import { INPUT_FIELDS, installOpenAiErrorHandler, isJsonObject, jobFailure, type Json, type RequestNames } from '../openai-protocol.js';
 import { HEARTBEAT_MS, openEventStream, type EventStream } from '../sse.js';
 import type { RouteContext } from './route-context.js';
 
@@ -56,7 +57,7 @@ function messageContent(content: unknown, field: string): unknown {
   return content
     .map((part: unknown, i) => {
       if (!isJsonObject(part) || part.type !== 'text' || typeof part.text !== 'string') throw invalidInput(`${field}[${i}]`, 'only text content parts are supported');
-      return part.text;
+      return text(part.text, `${field}[${i}].text`);
     })
     .join('');
 }
@@ -83,6 +84,18 @@ function chatInput(body: Json, kind: Kind): Json {
   return input;
 }
 
+/** The request's own names for the job's fields: max_tokens is max_completion_tokens where that is what it sent. */
+function requestNames(body: Json): RequestNames {
+  if (body.max_completion_tokens === undefined) return INPUT_FIELDS;
+  const asSent = (text: string): string => INPUT_FIELDS.message(text).replace(/\bmax_tokens\b/g, 'max_completion_tokens');
+  return { param: (field) => (field === undefined ? null : asSent(field)), message: asSent };
+}
+
+/** A refusal in the request's names (the error handler's own renaming leaves them as they are). */
+function named(err: unknown, names: RequestNames): unknown {
+  return err instanceof ApiError ? new ApiError(err.code, names.message(err.message), names.param(err.field) ?? undefined, err.retryAfterS) : err;
+}
+
 interface Completion {
   id: string;
   created: number;
@@ -106,14 +119,15 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
     refuseUnsupported(body, kind);
     const stream = body.stream === true;
     const includeUsage = stream && isJsonObject(body.stream_options) && body.stream_options.include_usage === true;
+    const names = requestNames(body);
     let submit;
     try {
       submit = parseSubmitRequest({ type: 'chat', model: body.model, input: chatInput(body, kind) }, config);
     } catch (err) {
       jobs.countRejection(err);
-      throw err;
+      throw named(err, names);
     }
-    const job = await jobs.submit(request.principal, submit, { ephemeral: true });
+    const job = await jobs.submit(request.principal, submit, { ephemeral: true }).catch((err: unknown) => Promise.reject(named(err, names)));
     request.jobId = job.id;
     const completion: Completion = {
       id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${job.id}`,
@@ -124,7 +138,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
     const cancelIfActive = () => {
       if (!job.terminal) void jobs.cancel(job);
     };
-    if (stream) return streamCompletion(job, completion, includeUsage, reply, cancelIfActive);
+    if (stream) return streamCompletion(job, completion, names, includeUsage, reply, cancelIfActive);
 
     // the response closes early only when the client went away
     reply.raw.once('close', () => {
@@ -133,7 +147,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
     await job.whenEnded();
     const view = job.view();
     if (view.status !== 'succeeded') {
-      const f = jobFailure(view);
+      const f = jobFailure(view, names);
       return reply.code(f.status).send(f.body);
     }
     const result = view.result as ChatResult;
@@ -153,7 +167,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
    * a template that refuses the messages) gets its HTTP error status, as without `stream` and as vLLM answers. A
    * job still queued after HEARTBEAT_MS opens it anyway, so that proxies see bytes within their idle timeouts.
    */
-  function streamCompletion(job: Job, c: Completion, includeUsage: boolean, reply: FastifyReply, cancel: () => void): FastifyReply {
+  function streamCompletion(job: Job, c: Completion, names: RequestNames, includeUsage: boolean, reply: FastifyReply, cancel: () => void): FastifyReply {
     let out: EventStream | null = null;
     const usageNull = includeUsage ? { usage: null } : {};
     const content = (text: string): Json => (c.kind === 'chat' ? { delta: { content: text } } : { text });
@@ -182,7 +196,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
       const view = e.event.data;
       if (!out && view.status !== 'succeeded') {
         clearTimeout(opening);
-        const f = jobFailure(view);
+        const f = jobFailure(view, names);
         void reply.code(f.status).send(f.body);
         return;
       }
@@ -193,7 +207,7 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
         last.push(chunk(c, { ...(c.kind === 'chat' ? { delta: {} } : { text: '' }), logprobs: null, finish_reason: result.finish_reason }, usageNull));
         if (includeUsage) last.push(chunk(c, null, { usage: result.usage }));
       } else {
-        last.push(JSON.stringify(jobFailure(view).body));
+        last.push(JSON.stringify(jobFailure(view, names).body));
       }
       last.push('[DONE]');
       stream.end(last.map((data) => ({ data })));
