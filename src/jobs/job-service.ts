@@ -101,15 +101,8 @@ export class JobService {
       return await this.admit(owner, request, prepared, options.uploads ?? EMPTY_UPLOADS, idemKey, options.ephemeral ?? false);
     } catch (err) {
       await prepared.scratch.eraseAll('deleted');
-      this.countRejection(err);
       throw err;
     }
-  }
-
-  /** infernode_jobs_rejected_total, for refusals here and in the routes' own envelope checks. */
-  countRejection(err: unknown): void {
-    const reason = err instanceof ApiError && (err.code === 'queue_full' || err.code === 'draining') ? err.code : 'invalid';
-    this.deps.metrics.jobsRejected.inc({ reason });
   }
 
   /** The job if `viewer` may see it; 404 otherwise (another token's job looks like no job). */

@@ -32,6 +32,7 @@ import { openapiRoutes } from './routes/openapi.js';
 import type { RouteContext } from './routes/route-context.js';
 import './fastify-types.js';
 import { lowerComputeThreads } from '../runtime/thread-priority.js';
+import { countRejections } from './rejection-metrics.js';
 
 export interface NodeOptions {
   config: Config;
@@ -40,8 +41,8 @@ export interface NodeOptions {
   logStream?: DestinationStream;
   /** made once the logger exists; throws ConfigError for a bad --webhook-allow or a missing secret */
   webhooks: (log: Logger) => WebhookSink;
-  /** registers the auth plugin; `onRejected` counts refusals of job submissions */
-  auth: (app: FastifyInstance, hooks: { onRejected: (scope: string) => void }) => Promise<void>;
+  /** registers the auth plugin */
+  auth: (app: FastifyInstance) => Promise<void>;
   https?: Record<string, unknown> | null;
   /** NVML, where the host has it: GPU metrics and /readyz device facts */
   nvml?: Nvml | null;
@@ -140,11 +141,8 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
       security: [{ bearer: [] }],
     },
   });
-  await options.auth(app, {
-    onRejected: (scope) => {
-      if (scope === 'jobs:write') metrics.jobsRejected.inc({ reason: 'unauthorized' });
-    },
-  });
+  countRejections(app, (reason) => metrics.jobsRejected.inc({ reason }));
+  await options.auth(app);
   const ctx: RouteContext = { config, jobs, registry, metrics, readiness };
   await app.register(healthRoutes, ctx);
   await app.register(metricsRoutes, { registry: metrics.registry, requireScope: true });

@@ -31,8 +31,8 @@ export async function nodeOptionsFromConfig(config: Config, extra: { logStream?:
     https,
     nvml,
     ...extra,
-    auth: async (app, { onRejected }) => {
-      await app.register(authPlugin, { authenticator, onRejected: (_reason, scope) => onRejected(scope) });
+    auth: async (app) => {
+      await app.register(authPlugin, { authenticator });
     },
     webhooks: (log) => webhookDispatcherFromConfig(config, log),
     readyFacts: ffmpegFacts,

@@ -4,17 +4,16 @@ import { Authenticator } from '../../src/server/auth/authenticator.js';
 import { authPlugin } from '../../src/server/auth/plugin.js';
 import { installErrorHandling } from '../../src/server/error-handler.js';
 import { parseTokensFile } from '../../src/server/auth/tokens-file.js';
-import type { Scope } from '../../src/server/principal.js';
 
 const WRITER = 'writer-0123456789abcdef';
 const READER = 'reader-0123456789abcdef';
 const TOKENS = parseTokensFile(`${WRITER} jobs:write,jobs:read writer\n${READER} jobs:read reader\n`);
 
-async function app(authenticator: Authenticator, rejected: Scope[] = []): Promise<FastifyInstance> {
+async function app(authenticator: Authenticator): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   // as the node does: refusals are thrown to the error handler, which words them
   installErrorHandling(app);
-  await app.register(authPlugin, { authenticator, onRejected: (_reason, scope) => rejected.push(scope) });
+  await app.register(authPlugin, { authenticator });
   app.get('/healthz', async (request) => ({ who: request.principal.name }));
   app.post('/v1/jobs', { config: { scope: 'jobs:write' } }, async (request) => ({ who: request.principal.name }));
   app.get('/v1/jobs', { config: { scope: 'jobs:read' } }, async (request) => ({ who: request.principal.name }));
@@ -57,16 +56,6 @@ t.test('a huge or binary Authorization header is a 401, not a 500', async (t) =>
   const server = await app(Authenticator.fromTokens(TOKENS));
   for (const authorization of [`Bearer ${'A'.repeat(60_000)}`, 'Bearer \u00ff\u00fe', 'Bearer a b', 'Token abc'])
     t.equal((await server.inject({ method: 'GET', url: '/v1/jobs', headers: { authorization } })).statusCode, 401);
-});
-
-t.test('each 401 and 403 is reported with the scope the route needed', async (t) => {
-  const rejected: Scope[] = [];
-  const server = await app(Authenticator.fromTokens(TOKENS), rejected);
-  await server.inject({ method: 'GET', url: '/v1/jobs' });
-  await server.inject({ method: 'POST', url: '/v1/jobs', headers: { authorization: `Bearer ${READER}` } });
-  await server.inject({ method: 'POST', url: '/v1/jobs', headers: { authorization: `Bearer ${WRITER}` } });
-  await server.inject({ method: 'GET', url: '/healthz' });
-  t.same(rejected, ['jobs:read', 'jobs:write']);
 });
 
 t.test('with auth off every route is open to an anonymous caller', async (t) => {

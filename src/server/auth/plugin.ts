@@ -14,15 +14,13 @@ declare module 'fastify' {
 
 export interface AuthPluginOptions {
   authenticator: Authenticator;
-  /** called for each 401 and 403, with the scope the route needed (for `infernode_jobs_rejected_total`) */
-  onRejected?: (reason: 'unauthorized', scope: Scope) => void;
 }
 
 /**
  * Guards every route that declares `config: { scope }`; routes without one (health) need no token.
  * Wrapped by fastify-plugin so the hook reaches the routes registered beside it, not only inside it.
  */
-const auth: FastifyPluginAsync<AuthPluginOptions> = async (app, { authenticator, onRejected }) => {
+const auth: FastifyPluginAsync<AuthPluginOptions> = async (app, { authenticator }) => {
   app.decorateRequest('principal', null as unknown as Principal);
   app.addHook('onRequest', async (request, reply) => {
     const scope = request.routeOptions.config.scope;
@@ -32,7 +30,6 @@ const auth: FastifyPluginAsync<AuthPluginOptions> = async (app, { authenticator,
     }
     // thrown, not sent: the route's own error handler words it (OpenAI's shape on the OpenAI routes)
     const refuse = (err: ApiError): never => {
-      onRejected?.('unauthorized', scope);
       void reply.header('WWW-Authenticate', err.code === 'forbidden' ? `Bearer error="insufficient_scope", scope="${scope}"` : 'Bearer');
       throw err;
     };

@@ -121,7 +121,6 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
       submitRequest = parseSubmitRequest(read.body, config);
     } catch (err) {
       await read.prepared?.scratch.eraseAll('deleted');
-      jobs.countRejection(err);
       throw err;
     }
     const job = await jobs.submit(request.principal, submitRequest, {

@@ -65,13 +65,7 @@ export const openaiImageRoutes: FastifyPluginAsync<RouteContext> = async (app, {
     if (!isJsonObject(body)) throw new ApiError('invalid_request', 'the request body must be a JSON object');
     const format = body.response_format ?? 'b64_json';
     if (format !== 'b64_json' && format !== 'url') throw invalidInput('response_format', 'response_format must be "b64_json" or "url"');
-    let submit;
-    try {
-      submit = parseSubmitRequest({ type: 'image', model: body.model, input: imageInput(body) }, config);
-    } catch (err) {
-      jobs.countRejection(err);
-      throw err;
-    }
+    const submit = parseSubmitRequest({ type: 'image', model: body.model, input: imageInput(body) }, config);
     const job = await jobs.submit(request.principal, submit);
     request.jobId = job.id;
     request.raw.once('close', () => {

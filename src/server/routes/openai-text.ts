@@ -124,7 +124,6 @@ export const openaiTextRoutes: FastifyPluginAsync<RouteContext> = async (app, { 
     try {
       submit = parseSubmitRequest({ type: 'chat', model: body.model, input: chatInput(body, kind) }, config);
     } catch (err) {
-      jobs.countRejection(err);
       throw named(err, names);
     }
     const job = await jobs.submit(request.principal, submit, { ephemeral: true }).catch((err: unknown) => Promise.reject(named(err, names)));
