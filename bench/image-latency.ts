@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     ratio('end-to-end / bare at the node\'s level', 'e2e', 'bareNode');
     ratio('pipeline in-process / bare at the node\'s level', 'pipeline', 'bareNode');
     console.log(`  (target: end-to-end ≤ 1.10 × the bare runs + a sharp PNG encode)`);
-    // Means, as histogram sums allow; job times come from Date, so each is whole milliseconds.
+    // Means, as histogram sums allow.
     const jobs = after.jobs - before.jobs;
     const per = (key: 'runMs' | 'queueMs' | 'modelMs') => (after[key] - before[key]) / jobs;
     const e2eMean = e2eAll.reduce((a, b) => a + b, 0) / e2eAll.length;

@@ -240,10 +240,9 @@ export class JobService {
       this.scheduler.released(job, 0);
       return;
     }
-    job.status = 'running';
-    job.startedAt = new Date();
+    const queuedS = job.start();
     const labels = { type: job.type, model: job.options.model };
-    this.deps.metrics.jobQueueSeconds.observe(labels, (job.startedAt.getTime() - job.createdAt.getTime()) / 1000);
+    this.deps.metrics.jobQueueSeconds.observe(labels, queuedS);
     job.events.append({ event: 'status', data: job.view() });
     const handler = this.deps.handlers[job.type]!;
     const began = performance.now();
@@ -285,7 +284,7 @@ export class JobService {
         if (event.data.stage === 'denoise') metrics.diffusionSteps.inc(modelLabel);
       } else {
         const now = performance.now();
-        if (lastToken === 0) metrics.ttft.observe(modelLabel, (Date.now() - job.startedAt!.getTime()) / 1000);
+        if (lastToken === 0) metrics.ttft.observe(modelLabel, job.runS!);
         else metrics.interToken.observe(modelLabel, (now - lastToken) / 1000);
         lastToken = now;
       }
@@ -343,7 +342,7 @@ export class JobService {
     this.finishing.delete(job);
     const labels = { type: job.type, model: job.options.model };
     this.deps.metrics.jobsFinished.inc({ ...labels, status: ending.status });
-    if (job.startedAt) this.deps.metrics.jobRunSeconds.observe(labels, (job.finishedAt!.getTime() - job.startedAt.getTime()) / 1000);
+    if (job.runS !== null) this.deps.metrics.jobRunSeconds.observe(labels, job.runS);
     this.recordUsage(job);
     const expiresAt = new Date(job.finishedAt!.getTime() + job.options.outputTtlS * 1000).toISOString();
     for (const output of job.outputs) output.expires_at = expiresAt;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { EventLog } from './event-log.js';
 import type { JobErrorView, JobOutputEntry, JobProgress, JobStatus, JobType, JobView } from './types.js';
 import { TERMINAL_STATUSES } from './types.js';
@@ -25,6 +26,10 @@ export class Job {
   status: JobStatus = 'queued';
   startedAt: Date | null = null;
   finishedAt: Date | null = null;
+  // Durations come from the monotonic clock: Date has whole milliseconds, a queue wait or a first token often less.
+  private readonly createdMs = performance.now();
+  private startedMs: number | null = null;
+  private finishedMs: number | null = null;
   progress: JobProgress | null = null;
   outputs: JobOutputEntry[] = [];
   result: unknown = null;
@@ -60,17 +65,34 @@ export class Job {
     return this.ended;
   }
 
+  /** @internal job service only; returns the seconds the job was queued */
+  start(): number {
+    this.status = 'running';
+    this.startedAt = new Date();
+    this.startedMs = performance.now();
+    return (this.startedMs - this.createdMs) / 1000;
+  }
+
   /** @internal job service only */
   end(status: JobStatus): void {
     this.status = status;
     this.finishedAt = new Date();
+    this.finishedMs = performance.now();
     this.input = null;
     this.markEnded();
   }
 
+  /** seconds queued, once started */
+  get queueS(): number | null {
+    return this.startedMs === null ? null : (this.startedMs - this.createdMs) / 1000;
+  }
+  /** seconds run so far, or in all once ended */
+  get runS(): number | null {
+    return this.startedMs === null ? null : ((this.finishedMs ?? performance.now()) - this.startedMs) / 1000;
+  }
+
   view(): JobView {
-    const queueS = this.startedAt ? (this.startedAt.getTime() - this.createdAt.getTime()) / 1000 : null;
-    const runS = this.startedAt && this.finishedAt ? (this.finishedAt.getTime() - this.startedAt.getTime()) / 1000 : null;
+    const runS = this.finishedMs === null ? null : this.runS;
     return {
       id: this.id,
       type: this.type,
@@ -84,7 +106,7 @@ export class Job {
       outputs: this.outputs,
       result: this.result,
       error: this.error,
-      timings: { queue_s: queueS, run_s: runS },
+      timings: { queue_s: this.queueS, run_s: runS },
       ...(this.device ? { device: this.device } : {}),
       ...(this.seed !== null ? { seed: this.seed } : {}),
     };

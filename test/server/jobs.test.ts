@@ -32,6 +32,16 @@ t.test('a job is accepted with 202 and a Location, and ends with the model\'s ou
   t.ok(done.body.finished_at);
 });
 
+t.test("a job's timings and duration metrics are finer than whole milliseconds", async (t) => {
+  const views = [];
+  for (let i = 0; i < 5; i++) views.push((await call(node, 'POST', '/v1/jobs', { body: TENSOR_JOB, headers: { prefer: 'wait=30' } })).body);
+  const fractional = (s: number) => !Number.isInteger(Math.round(s * 1e9) / 1e6);
+  t.ok(views.some((v) => fractional(v.timings.run_s)), 'a tensor run is not a whole number of ms');
+  t.ok(views.some((v) => fractional(v.timings.queue_s)), 'nor is its wait in the queue');
+  const sum = /infernode_job_queue_seconds_sum\{type="tensor",model="tiny-tensor"\} (\S+)/.exec((await call(node, 'GET', '/metrics')).text);
+  t.ok(sum && Number(sum[1]) > 0, 'queue waits under a millisecond still add up');
+});
+
 t.test('Prefer: wait answers with the final job', async (t) => {
   const res = await call(node, 'POST', '/v1/jobs', { body: TENSOR_JOB, headers: { prefer: 'wait=30' } });
   t.equal(res.status, 200);
