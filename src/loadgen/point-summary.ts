@@ -25,10 +25,20 @@ export interface PointResult {
     queue: Summary | null;
     run: Summary | null;
   };
+  /**
+   * chat: n, the successful requests each token latency covers. A job that ended before its event stream
+   * connected streams no tokens (the node keeps only `done`), so n can fall below `requests.succeeded`.
+   */
+  latencyN: Record<TokenLatencyName, number> | null;
   node: NodeMetricsSummary | null;
 }
 
 const seconds = (ms: number): number => ms / 1000;
+
+function timeToFirstTokenS(record: RequestRecord): number[] {
+  const first = record.tokenTimesMs[0];
+  return first === undefined ? [] : [seconds(first - record.startMs)];
+}
 
 function interTokenGapsS(record: RequestRecord): number[] {
   const t = record.tokenTimesMs;
@@ -39,6 +49,21 @@ function timePerOutputTokenS(record: RequestRecord): number[] {
   const first = record.tokenTimesMs[0];
   if (first === undefined || record.outputTokens < 2) return [];
   return [seconds(record.endMs - first) / (record.outputTokens - 1)];
+}
+
+/** The latencies measured from streamed tokens, each as the values one request gives (none when it streamed too few). */
+const TOKEN_LATENCIES = {
+  ttft: timeToFirstTokenS,
+  interToken: interTokenGapsS,
+  timePerOutputToken: timePerOutputTokenS,
+} satisfies Record<string, (record: RequestRecord) => number[]>;
+
+export type TokenLatencyName = keyof typeof TOKEN_LATENCIES;
+export const TOKEN_LATENCY_NAMES = Object.keys(TOKEN_LATENCIES) as TokenLatencyName[];
+
+function tokenLatencyN(ok: readonly RequestRecord[]): Record<TokenLatencyName, number> {
+  const covered = TOKEN_LATENCY_NAMES.map((name) => [name, ok.filter((r) => TOKEN_LATENCIES[name](r).length > 0).length]);
+  return Object.fromEntries(covered) as Record<TokenLatencyName, number>;
 }
 
 function countErrors(records: readonly RequestRecord[]): Record<string, number> {
@@ -71,12 +96,13 @@ export function summarizePoint(type: JobType, load: LoadLevel, run: PointRun, no
     totals: { outputTokens, steps },
     latencyS: {
       e2e: summarize(ok.map((r) => seconds(r.endMs - r.startMs))),
-      ttft: summarize(defined(ok.map((r) => (r.tokenTimesMs[0] === undefined ? null : seconds(r.tokenTimesMs[0] - r.startMs))))),
-      interToken: summarize(ok.flatMap(interTokenGapsS)),
-      timePerOutputToken: summarize(ok.flatMap(timePerOutputTokenS)),
+      ttft: summarize(ok.flatMap(TOKEN_LATENCIES.ttft)),
+      interToken: summarize(ok.flatMap(TOKEN_LATENCIES.interToken)),
+      timePerOutputToken: summarize(ok.flatMap(TOKEN_LATENCIES.timePerOutputToken)),
       queue: summarize(defined(ok.map((r) => r.queueS))),
       run: summarize(defined(ok.map((r) => r.runS))),
     },
+    latencyN: type === 'chat' ? tokenLatencyN(ok) : null,
     node,
   };
 }

@@ -39,9 +39,17 @@ function ratio(a: number | null | undefined, b: number | null | undefined): stri
   return (b / a).toFixed(3);
 }
 
+/** Ratios across a type or model are not a before-and-after of one workload: say so rather than refuse. */
+function mismatchWarning(a: BenchResult, b: BenchResult): string | null {
+  const differ = (['type', 'model'] as const).filter((key) => a.config[key] !== b.config[key]).map((key) => `${key} (${a.config[key]} vs ${b.config[key]})`);
+  return differ.length === 0 ? null : `warning: A and B differ in ${differ.join(' and ')}: the ratios compare different workloads`;
+}
+
 /** Points are matched by load label (c=8, 10/s); each figure shows A, B and B/A. */
 export function renderComparison(a: BenchResult, b: BenchResult, names: [string, string]): string {
   const sections = [`A: ${names[0]} (${a.config.type} ${a.config.model}, ${a.startedAt})`, `B: ${names[1]} (${b.config.type} ${b.config.model}, ${b.startedAt})`];
+  const mismatch = mismatchWarning(a, b);
+  if (mismatch !== null) sections.push(mismatch);
   const unmatched: string[] = [];
   for (const pa of a.points) {
     const pb = b.points.find((p) => p.label === pa.label);

@@ -1,5 +1,5 @@
 import { LATENCY_NAMES, SUMMARY_STATS, formatErrors } from './figures.js';
-import type { PointResult } from './point-summary.js';
+import { type PointResult, TOKEN_LATENCY_NAMES } from './point-summary.js';
 import type { BenchResult } from './sweep.js';
 
 type Cell = string | number | boolean | null | undefined;
@@ -33,7 +33,9 @@ const LATENCY: [string, (p: PointResult) => Cell][] = LATENCY_NAMES.flatMap((nam
   SUMMARY_STATS.map((stat): [string, (p: PointResult) => Cell] => [`${name}_${stat}_s`, (p) => p.latencyS[name]?.[stat]]),
 );
 
-const COLUMNS = [...FIXED, ...LATENCY, ...NODE];
+const LATENCY_N: [string, (p: PointResult) => Cell][] = TOKEN_LATENCY_NAMES.map((name) => [`${name}_n`, (p) => p.latencyN?.[name]]);
+
+const COLUMNS = [...FIXED, ...LATENCY, ...LATENCY_N, ...NODE];
 
 function csvCell(value: Cell): string {
   if (value === null || value === undefined) return '';

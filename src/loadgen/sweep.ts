@@ -23,7 +23,11 @@ export interface BenchResult {
     requests: number | null;
     warmup: number;
     inputs: string;
+    maxTokens: number | null;
+    ignoreEos: boolean;
+    timeoutS: number;
     seed: number;
+    metricsUrl: string | null;
   };
   warmup: { requests: number; failed: number };
   points: PointResult[];
@@ -150,7 +154,11 @@ export async function runSweep(options: RunOptions, observer: SweepObserver = {}
       requests: options.requests,
       warmup: options.warmup,
       inputs: options.inputsFile ?? 'built-in',
+      maxTokens: options.maxTokens,
+      ignoreEos: options.ignoreEos,
+      timeoutS: options.timeoutS,
       seed: options.seed,
+      metricsUrl: options.metricsUrl === null ? null : withoutCredentials(options.metricsUrl),
     },
     warmup,
     points,

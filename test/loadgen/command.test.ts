@@ -57,6 +57,41 @@ t.test('a sweep writes the table, JSON, CSV and an SVG plot that agree with what
   t.equal(meta.format, 'svg', 'the SVG parses and renders without any other tool');
 });
 
+t.test('when jobs end before their event stream connects, the table keeps the token latencies with n, and warns', async (t) => {
+  const fake = await startFakeNode({ endBeforeStreamEvery: 1 });
+  t.teardown(() => fake.close());
+  const dir = t.testdir();
+  const run = await bench(['--url', fake.url, '--type', 'chat', '--model', 'm', '--requests', '3', '--warmup', '0', '--csv', `${dir}/r.csv`, '--json', `${dir}/r.json`]);
+  t.equal(run.code, 0);
+  t.match(run.stdout, /TTFT ms p50\/p90\/p99 \(n\)\s+ITL ms p50\/p90\/p99 \(n\)\s+TPOT ms p50\/p90\/p99 \(n\)/);
+  t.match(run.stdout, /c=1 .*- \(0\)\s+- \(0\)\s+- \(0\)/);
+  t.match(run.stdout, /\nwarning: c=1: of 3 successful requests, TTFT covers 0, ITL covers 0, TPOT covers 0: a job that ended before its event stream connected/);
+  const [header, row] = (await readFile(`${dir}/r.csv`, 'utf8')).trimEnd().split('\n');
+  const cell = (name: string) => row?.split(',')[header?.split(',').indexOf(name) ?? -1];
+  t.same([cell('succeeded'), cell('ttft_n'), cell('interToken_n'), cell('timePerOutputToken_n')], ['3', '0', '0', '0']);
+  const json = JSON.parse(await readFile(`${dir}/r.json`, 'utf8')) as BenchResult;
+  t.same(json.points[0]?.latencyN, { ttft: 0, interToken: 0, timePerOutputToken: 0 });
+});
+
+t.test('a chat run whose every request streamed its tokens prints no coverage warning', async (t) => {
+  const fake = await startFakeNode();
+  t.teardown(() => fake.close());
+  const run = await bench(['--url', fake.url, '--type', 'chat', '--model', 'm', '--requests', '3', '--warmup', '0', '--max-tokens', '3']);
+  t.equal(run.code, 0);
+  t.match(run.stdout, /c=1 .* \(3\)\s+.* \(3\)\s+.* \(3\)/);
+  t.notMatch(run.stdout, /warning/);
+});
+
+t.test('the JSON config holds every setting that shaped the load', async (t) => {
+  const fake = await startFakeNode();
+  t.teardown(() => fake.close());
+  const dir = t.testdir();
+  const run = await bench(['--url', fake.url, '--type', 'chat', '--model', 'm', '--requests', '1', '--warmup', '0', '--max-tokens', '2', '--ignore-eos', '--timeout', '20s', '--json', `${dir}/r.json`]);
+  t.equal(run.code, 0);
+  const { config } = JSON.parse(await readFile(`${dir}/r.json`, 'utf8')) as BenchResult;
+  t.match(config, { maxTokens: 2, ignoreEos: true, timeoutS: 20, metricsUrl: `${fake.url}/metrics` });
+});
+
 t.test('--plot with .html embeds the SVG and the table in one page', async (t) => {
   const fake = await startFakeNode();
   t.teardown(() => fake.close());
@@ -84,14 +119,17 @@ function point(label: string, requestsPerS: number, e2eP50: number): PointResult
     label, load: { mode: 'concurrency', value: Number(label.slice(2)) }, durationS: 1,
     requests: { total: 10, succeeded: 10, failed: 0 }, errors: {}, saturated: false,
     throughput: { requestsPerS, outputTokensPerS: null, stepsPerS: null }, totals: { outputTokens: 0, steps: 0 },
-    latencyS: { e2e, ttft: null, interToken: null, timePerOutputToken: null, queue: null, run: null }, node: null,
+    latencyS: { e2e, ttft: null, interToken: null, timePerOutputToken: null, queue: null, run: null }, latencyN: null, node: null,
   };
 }
 
-function result(points: PointResult[]): BenchResult {
+function result(points: PointResult[], workload: Pick<BenchResult['config'], 'type' | 'model'> = { type: 'tensor', model: 'x' }): BenchResult {
   return {
     tool: 'infernode-bench', version: 1, startedAt: '2026-11-29T06:00:00.000Z',
-    config: { url: 'http://127.0.0.1:8080/', type: 'tensor', model: 'x', api: 'infernode', durationS: 10, requests: null, warmup: 1, inputs: 'built-in', seed: 1 },
+    config: {
+      url: 'http://127.0.0.1:8080/', ...workload, api: 'infernode', durationS: 10, requests: null, warmup: 1, inputs: 'built-in',
+      maxTokens: null, ignoreEos: false, timeoutS: 300, seed: 1, metricsUrl: 'http://127.0.0.1:8080/metrics',
+    },
     warmup: { requests: 1, failed: 0 }, points, interrupted: false,
   };
 }
@@ -108,6 +146,17 @@ t.test('--compare prints B/A for each figure of the points both runs share', asy
   t.match(run.stdout, /errors\s+0\s+0\s+1\.000/);
   t.match(run.stdout, /only in A: c=8/);
   t.match(run.stdout, /only in B: c=32/);
+  t.notMatch(run.stdout, /warning/, 'same type and model');
+});
+
+t.test('--compare warns when the runs differ in type or model', async (t) => {
+  const dir = t.testdir();
+  await writeFile(`${dir}/a.json`, JSON.stringify(result([point('c=1', 10, 0.1)])));
+  await writeFile(`${dir}/b.json`, JSON.stringify(result([point('c=1', 20, 0.05)], { type: 'chat', model: 'tiny-chat' })));
+  const run = await bench(['--compare', `${dir}/a.json`, `${dir}/b.json`]);
+  t.equal(run.code, 0);
+  t.match(run.stdout, /\nwarning: A and B differ in type \(tensor vs chat\) and model \(x vs tiny-chat\)/);
+  t.match(run.stdout, /req\/s\s+10\s+20\s+2\.000\n/, 'the ratios are still printed');
 });
 
 t.test('--compare refuses a file that is not a bench result, naming it', async (t) => {

@@ -26,6 +26,8 @@ export interface FakeNodeOptions {
   failEvery?: number;
   /** Every Nth accepted job never ends (its event stream stays open). */
   hangEvery?: number;
+  /** Every Nth accepted job has ended when its event stream connects: the stream replays only `done`, as the node's does. */
+  endBeforeStreamEvery?: number;
   queued?: number;
   gpu?: boolean;
 }
@@ -41,7 +43,7 @@ interface FakeJob {
   type: string;
   model: string;
   input: Record<string, unknown>;
-  outcome: 'succeed' | 'fail' | 'hang';
+  outcome: 'succeed' | 'fail' | 'hang' | 'endBeforeStream';
 }
 
 const tokensFor = (input: Record<string, unknown>): number => (typeof input.max_tokens === 'number' ? input.max_tokens : 5);
@@ -90,6 +92,7 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
 
   async function streamJob(job: FakeJob, res: ServerResponse): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    if (job.outcome === 'endBeforeStream') return replayDone(job, res);
     let id = 1;
     sse(res, 'status', jobView(job, 'running'), id++);
     if (job.outcome === 'hang') return;
@@ -113,6 +116,14 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
     if (status === 'succeeded') counts.jobsSucceeded++;
     else counts.jobsFailed++;
     sse(res, 'done', jobView(job, status), id++);
+    res.end();
+  }
+
+  function replayDone(job: FakeJob, res: ServerResponse): void {
+    counts.jobsSucceeded++;
+    if (job.type === 'chat') counts.tokensServed += tokensFor(job.input);
+    if (job.type === 'image' || job.type === 'video') counts.stepsServed += stepsFor(job.input);
+    sse(res, 'done', jobView(job, 'succeeded'), 1);
     res.end();
   }
 
@@ -161,7 +172,8 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
       }
       accepted++;
       counts.jobsSubmitted++;
-      const outcome = options.hangEvery && accepted % options.hangEvery === 0 ? 'hang' : options.failEvery && accepted % options.failEvery === 0 ? 'fail' : 'succeed';
+      const every = (n: number | undefined): boolean => n !== undefined && accepted % n === 0;
+      const outcome = every(options.hangEvery) ? 'hang' : every(options.failEvery) ? 'fail' : every(options.endBeforeStreamEvery) ? 'endBeforeStream' : 'succeed';
       const job: FakeJob = { id: `job_${accepted}`, type: String(body.type), model: String(body.model), input: body.input as Record<string, unknown>, outcome };
       jobs.set(job.id, job);
       return sendJson(res, 202, jobView(job, 'queued'), { location: `/v1/jobs/${job.id}` });

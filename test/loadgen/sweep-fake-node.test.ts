@@ -25,6 +25,7 @@ t.test('chat through jobs and SSE: token, request and latency counts match what 
       t.equal(p.latencyS.ttft?.count, 12, 'one time to first token per request');
       t.equal(p.latencyS.interToken?.count, 12 * 6, 'one gap between each pair of tokens');
       t.equal(p.latencyS.timePerOutputToken?.count, 12);
+      t.same(p.latencyN, { ttft: 12, interToken: 12, timePerOutputToken: 12 }, 'n: every request streamed its tokens');
       t.equal(p.latencyS.queue?.p50, 0.25, 'queue time is the job timing the node reported');
       t.equal(p.latencyS.run?.p99, 0.5);
       t.ok((p.throughput.outputTokensPerS ?? 0) > 0);
@@ -33,6 +34,24 @@ t.test('chat through jobs and SSE: token, request and latency counts match what 
     }
     t.equal(fake.counts.jobsSucceeded, 24);
     t.equal(fake.counts.tokensServed, 24 * 7);
+  });
+});
+
+t.test('chat jobs that ended before their event stream connected are left out of TTFT, ITL and TPOT, and n says how many are in', async (t) => {
+  await withFake(t, { endBeforeStreamEvery: 3 }, async (fake) => {
+    const result = await runSweep(optionsFor(fake.url, ['--type', 'chat', '--model', 'm', '--requests', '9', '--max-tokens', '4']));
+    const [p] = result.points;
+    t.same(p?.requests, { total: 9, succeeded: 9, failed: 0 }, 'a job whose stream replayed only done still succeeded');
+    t.equal(p?.totals.outputTokens, 9 * 4, 'its tokens are counted from the usage of done');
+    t.same(p?.latencyN, { ttft: 6, interToken: 6, timePerOutputToken: 6 });
+    t.equal(p?.latencyS.ttft?.count, 6);
+  });
+});
+
+t.test('image points have no token latencies, hence no n', async (t) => {
+  await withFake(t, {}, async (fake) => {
+    const result = await runSweep(optionsFor(fake.url, ['--type', 'image', '--model', 'm', '--requests', '2']));
+    t.equal(result.points[0]?.latencyN, null);
   });
 });
 
