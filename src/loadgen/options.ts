@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { JOB_TYPES, type JobType } from '../jobs/types.js';
+import { DEFAULT_CONFIG } from '../config/options.js';
 import { parseDuration } from '../config/units.js';
 
 export type BenchApi = 'infernode' | 'openai';
@@ -52,7 +53,7 @@ export const USAGE = `usage: infernode bench --url URL --type chat|image|video|t
   --inputs FILE          JSONL, one job input object a line (default: built-in set for the type)
   --max-tokens N         chat: max_tokens for every request
   --ignore-eos           chat: generate max_tokens whatever the model samples (fixed lengths)
-  --timeout D            per-request timeout (default 300s)
+  --timeout D            per-request timeout (default 300s; at most ${DEFAULT_CONFIG.maxTimeoutS}s for jobs)
   --seed N               seed for the Poisson arrivals (default 1)
   --metrics-url URL      where to scrape Prometheus metrics (default: URL/metrics)
   --no-metrics           do not scrape metrics
@@ -145,13 +146,19 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (maxTokens !== null && type !== 'chat') fail('max-tokens', 'applies to --type chat only');
   const ignoreEos = v['ignore-eos'] === true;
   if (ignoreEos && type !== 'chat') fail('ignore-eos', 'applies to --type chat only');
+  const timeoutS = seconds(v.timeout, 'timeout') ?? 300;
+  // Jobs carry it as timeout_s, and a node answers 400 to one over its --max-timeout: every job would fail.
+  const { maxTimeoutS } = DEFAULT_CONFIG;
+  if (api === 'infernode' && type !== 'tensor' && timeoutS > maxTimeoutS) {
+    fail('timeout', `at most ${maxTimeoutS}s for ${type} jobs: a node refuses a timeout_s over its --max-timeout (default ${maxTimeoutS}s)`);
+  }
 
   return {
     kind: 'run',
     options: {
       url, token: v.token ?? env.INFERNODE_TOKEN ?? null, type: type as JobType, model, api, loads: loadLevels(v.concurrency, v.rate),
       durationS, requests, warmup: count(v.warmup, 'warmup', 0) ?? 1, inputsFile: v.inputs ?? null, maxTokens, ignoreEos,
-      timeoutS: seconds(v.timeout, 'timeout') ?? 300, seed: count(v.seed, 'seed', 0) ?? 1, metricsUrl,
+      timeoutS, seed: count(v.seed, 'seed', 0) ?? 1, metricsUrl,
       jsonFile: v.json ?? null, csvFile: v.csv ?? null, plotFile: plot,
     },
   };

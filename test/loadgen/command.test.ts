@@ -174,6 +174,7 @@ const BAD_ARGS: [string, string[], RegExp][] = [
   ['both a rate and a concurrency', ['--url', 'http://127.0.0.1:1', '--type', 'chat', '--model', 'm', '--concurrency', '1', '--rate', '2'], /--rate: give either/],
   ['a plot that is neither SVG nor HTML', ['--url', 'http://127.0.0.1:1', '--type', 'chat', '--model', 'm', '--plot', 'x.png'], /--plot: expected a file ending in \.svg or \.html/],
   ['a bad duration', ['--url', 'http://127.0.0.1:1', '--type', 'chat', '--model', 'm', '--duration', 'soon'], /--duration: expected a duration/],
+  ['a timeout over the largest timeout_s a node takes', ['--url', 'http://127.0.0.1:1', '--type', 'chat', '--model', 'm', '--timeout', '2h'], /--timeout: at most 3600s for chat jobs: a node refuses a timeout_s over its --max-timeout/],
   ['an unknown flag', ['--url', 'http://127.0.0.1:1', '--bogus'], /Unknown option '--bogus'/],
 ];
 

@@ -28,6 +28,8 @@ export interface FakeNodeOptions {
   hangEvery?: number;
   /** Every Nth accepted job has ended when its event stream connects: the stream replays only `done`, as the node's does. */
   endBeforeStreamEvery?: number;
+  /** The tensor and OpenAI image routes answer 200 with a body that is not JSON. */
+  notJsonAnswers?: boolean;
   queued?: number;
   gpu?: boolean;
 }
@@ -191,6 +193,7 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
     if (req.method === 'POST' && path === '/v1/images/generations') {
       await readJson(req);
       counts.images++;
+      if (options.notJsonAnswers) return void res.end('<html>a proxy page</html>');
       return sendJson(res, 200, { created: 1, data: [{ b64_json: 'iVBORw0KGgo=' }] });
     }
     if (req.method === 'GET' && /^\/v2\/models\/[^/]+$/.test(path)) {
@@ -199,6 +202,7 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
     if (req.method === 'POST' && /^\/v2\/models\/[^/]+\/infer$/.test(path)) {
       const body = (await readJson(req)) as { inputs: { shape: number[]; data: number[] }[] };
       counts.infers++;
+      if (options.notJsonAnswers) return void res.end('<html>a proxy page</html>');
       const x = body.inputs[0];
       return sendJson(res, 200, { model_name: 'tiny-tensor', outputs: [{ name: 'y', datatype: 'FP32', shape: x?.shape, data: x?.data.map((v) => v * 2) }] });
     }

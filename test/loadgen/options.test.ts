@@ -39,6 +39,13 @@ t.test('a URL path prefix is kept for the routes and the metrics', async (t) => 
   t.equal(o.timeoutS, 1.5);
 });
 
+t.test('a --timeout over 3600 s is refused for jobs only: the tensor and OpenAI routes send no timeout_s', async (t) => {
+  t.equal(run(['--url', 'http://h:1', '--type', 'image', '--model', 'm', '--timeout', '1h']).timeoutS, 3600);
+  t.throws(() => run(['--url', 'http://h:1', '--type', 'video', '--model', 'm', '--timeout', '3601s']), /--timeout: at most 3600s for video jobs/);
+  t.equal(run(['--url', 'http://h:1', '--type', 'tensor', '--model', 'm', '--timeout', '2h']).timeoutS, 7200);
+  t.equal(run(['--url', 'http://h:1', '--type', 'chat', '--model', 'm', '--api', 'openai', '--timeout', '2h']).timeoutS, 7200);
+});
+
 t.test('--help asks for the usage text', async (t) => {
   t.same(parseBenchArgs(['--help'], {}), { kind: 'help' });
 });

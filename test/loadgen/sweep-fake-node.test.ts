@@ -120,6 +120,22 @@ t.test('OpenAI image generations are sent and counted', async (t) => {
   });
 });
 
+t.test('an OpenAI image answered 200 with a body that is not JSON is a bad_response, not a success', async (t) => {
+  await withFake(t, { notJsonAnswers: true }, async (fake) => {
+    const result = await runSweep(optionsFor(fake.url, ['--api', 'openai', '--type', 'image', '--model', 'm', '--requests', '3']));
+    t.same(result.points[0]?.errors, { bad_response: 3 });
+    t.equal(result.points[0]?.requests.succeeded, 0);
+  });
+});
+
+t.test('a tensor inference answered 200 with a body that is not JSON is a bad_response, not a success', async (t) => {
+  await withFake(t, { notJsonAnswers: true }, async (fake) => {
+    const result = await runSweep(optionsFor(fake.url, ['--type', 'tensor', '--model', 'x', '--concurrency', '2', '--requests', '4']));
+    t.same(result.points[0]?.errors, { bad_response: 4 });
+    t.equal(fake.counts.infers, 4);
+  });
+});
+
 t.test('tensor requests go to the KServe infer route with inputs shaped from the model metadata', async (t) => {
   await withFake(t, {}, async (fake) => {
     const result = await runSweep(optionsFor(fake.url, ['--type', 'tensor', '--model', 'tiny-tensor', '--concurrency', '4', '--requests', '40']));

@@ -1,6 +1,6 @@
 import type { JobProgress, JobType, JobView } from '../../jobs/types.js';
 import { parseSse } from '../sse.js';
-import { type DriverContext, type RequestRecord, type SendRequest, del, emptyRecord, failed, get, isTimeout, jsonHeaders, memoized, now, postJson, thrownKind } from './record.js';
+import { type DriverContext, type RequestRecord, type SendRequest, del, emptyRecord, failed, get, isTimeout, jsonHeaders, memoized, now, postJson, sendForJson, thrownKind } from './record.js';
 
 interface ChatUsage {
   completion_tokens?: number;
@@ -76,21 +76,12 @@ function jobDriver(ctx: DriverContext, type: JobType): SendRequest {
   };
 }
 
-/** KServe v2 inferences: one request, one answer, end-to-end latency only. */
+/** KServe v2 inferences: one request, one answer. */
 function inferDriver(ctx: DriverContext): SendRequest {
   const path = `/v2/models/${encodeURIComponent(ctx.model)}/infer`;
   const body = memoized((input) => JSON.stringify(input));
   const headers = jsonHeaders(ctx);
-  return async (input) => {
-    const record = emptyRecord(now());
-    try {
-      const res = await postJson(ctx, path, body(input), headers);
-      await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
-      return res.statusCode === 200 ? { ...record, endMs: now() } : failed(record, `http_${res.statusCode}`);
-    } catch (err) {
-      return failed(record, thrownKind(err));
-    }
-  };
+  return (input) => sendForJson(ctx, path, body(input), headers);
 }
 
 export function infernodeDriver(ctx: DriverContext, type: JobType): SendRequest {

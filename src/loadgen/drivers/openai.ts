@@ -1,6 +1,6 @@
 import type { JobType } from '../../jobs/types.js';
 import { parseSse } from '../sse.js';
-import { type DriverContext, type RequestRecord, type SendRequest, emptyRecord, failed, jsonHeaders, memoized, now, postJson, thrownKind } from './record.js';
+import { type DriverContext, type RequestRecord, type SendRequest, emptyRecord, failed, jsonHeaders, memoized, now, postJson, sendForJson, thrownKind } from './record.js';
 
 interface ChatChunk {
   choices?: { delta?: { content?: string | null } }[];
@@ -52,17 +52,6 @@ async function runChat(ctx: DriverContext, body: string, headers: Record<string,
   }
 }
 
-async function runImage(ctx: DriverContext, body: string, headers: Record<string, string>): Promise<RequestRecord> {
-  const record = emptyRecord(now());
-  try {
-    const res = await postJson(ctx, '/v1/images/generations', body, headers);
-    await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
-    return res.statusCode === 200 ? { ...record, endMs: now() } : failed(record, `http_${res.statusCode}`);
-  } catch (err) {
-    return failed(record, thrownKind(err));
-  }
-}
-
 export function openaiDriver(ctx: DriverContext, type: JobType): SendRequest {
   if (type === 'chat') {
     const body = memoized((input) => JSON.stringify(chatCompletionBody(ctx.model, input)));
@@ -72,7 +61,7 @@ export function openaiDriver(ctx: DriverContext, type: JobType): SendRequest {
   if (type === 'image') {
     const body = memoized((input) => JSON.stringify(imageGenerationBody(ctx.model, input)));
     const headers = jsonHeaders(ctx);
-    return (input) => runImage(ctx, body(input), headers);
+    return (input) => sendForJson(ctx, '/v1/images/generations', body(input), headers);
   }
   throw new RangeError(`the OpenAI API has no ${type} route`);
 }

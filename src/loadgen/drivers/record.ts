@@ -79,6 +79,22 @@ export function del(ctx: DriverContext, path: string): Promise<Dispatcher.Respon
   return request(ctx, 'DELETE', path, ctx.headers);
 }
 
+/** One request, one JSON answer, end-to-end latency only: a 200 whose body is not JSON is a `bad_response`. */
+export async function sendForJson(ctx: DriverContext, path: string, json: string, headers: Record<string, string>): Promise<RequestRecord> {
+  const record = emptyRecord(now());
+  try {
+    const res = await postJson(ctx, path, json, headers);
+    if (res.statusCode !== 200) {
+      await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
+      return failed(record, `http_${res.statusCode}`);
+    }
+    await res.body.json();
+    return { ...record, endMs: now() };
+  } catch (err) {
+    return failed(record, thrownKind(err));
+  }
+}
+
 /** Serialises each distinct input once. */
 export function memoized(serialise: (input: Record<string, unknown>) => string): (input: Record<string, unknown>) => string {
   const cache = new WeakMap<object, string>();
