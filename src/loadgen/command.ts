@@ -1,9 +1,7 @@
-import { writeFile } from 'node:fs/promises';
 import { BenchUsageError, type RunOptions, USAGE, parseBenchArgs } from './options.js';
+import { checkOutputFiles, outputFiles, writeOutputFiles } from './output-files.js';
 import { ProgressBar, type TextSink } from './progress-bar.js';
 import { readBenchResult, renderComparison } from './report-compare.js';
-import { renderCsv } from './report-csv.js';
-import { renderHtml, renderSvg } from './report-plot.js';
 import { renderTable } from './report-table.js';
 import { type BenchResult, runSweep } from './sweep.js';
 
@@ -12,24 +10,9 @@ export interface BenchIo {
   stderr: TextSink;
 }
 
-async function writeOutputs(options: RunOptions, result: BenchResult, io: BenchIo): Promise<void> {
-  const files: [string, string | null, () => string][] = [
-    ['json', options.jsonFile, () => `${JSON.stringify(result, null, 2)}\n`],
-    ['csv', options.csvFile, () => renderCsv(result)],
-    ['plot', options.plotFile, () => (/\.html?$/i.test(options.plotFile ?? '') ? renderHtml(result) : renderSvg(result))],
-  ];
-  for (const [flag, path, render] of files) {
-    if (path === null) continue;
-    try {
-      await writeFile(path, render());
-    } catch (err) {
-      throw new BenchUsageError(`--${flag}: cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-    io.stderr.write(`wrote ${path}\n`);
-  }
-}
-
 async function run(options: RunOptions, io: BenchIo): Promise<number> {
+  const outputs = outputFiles(options);
+  await checkOutputFiles(outputs);
   const progress = new ProgressBar(io.stderr, options.loads.length, options.requests, options.durationS);
   const stop = new AbortController();
   // The first Ctrl-C stops issuing and reports what was measured; with the listener gone, a second one quits.
@@ -50,7 +33,7 @@ async function run(options: RunOptions, io: BenchIo): Promise<number> {
     progress.finish();
   }
   io.stdout.write(`${renderTable(result)}\n`);
-  await writeOutputs(options, result, io);
+  await writeOutputFiles(outputs, result, io.stderr);
   if (result.interrupted) return 130;
   // A point where nothing succeeded measured nothing: scripts should notice.
   return result.points.every((p) => p.requests.succeeded > 0) ? 0 : 1;

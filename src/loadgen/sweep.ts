@@ -44,6 +44,11 @@ function authHeaders(token: string | null): Record<string, string> {
   return token === null ? {} : { authorization: `Bearer ${token}` };
 }
 
+/** The token is for the node at --url: another origin (an exporter, a proxy) never sees it. */
+function metricsHeaders(options: RunOptions, metricsUrl: URL): Record<string, string> {
+  return metricsUrl.origin === options.url.origin ? authHeaders(options.token) : {};
+}
+
 function driverContext(options: RunOptions, dispatcher: Pool): DriverContext {
   return {
     dispatcher,
@@ -106,7 +111,7 @@ async function warmUp(options: RunOptions, inputs: BenchInput[]): Promise<BenchR
 
 async function runPoint(options: RunOptions, inputs: BenchInput[], load: LoadLevel, observer: SweepObserver, stop: AbortSignal | undefined): Promise<PointResult> {
   const pool = poolFor(options, load);
-  const scraper = options.metricsUrl === null ? null : new NodeMetricsScraper(options.metricsUrl, authHeaders(options.token));
+  const scraper = options.metricsUrl === null ? null : new NodeMetricsScraper(options.metricsUrl, metricsHeaders(options, options.metricsUrl));
   try {
     const send = driverFor(options, driverContext(options, pool));
     scraper?.start();

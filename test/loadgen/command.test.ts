@@ -203,11 +203,15 @@ t.test('a tensor run against a node that does not answer is refused, naming --ur
   t.match(run.stderr, /--url: cannot read the model metadata \(network:ECONNREFUSED\)/);
 });
 
-t.test('an output file that cannot be written is reported with its flag, after the table', async (t) => {
+t.test('an output file that cannot be written is refused before any load is sent, naming its flag', async (t) => {
   const fake = await startFakeNode();
   t.teardown(() => fake.close());
-  const run = await bench(['--url', fake.url, '--type', 'tensor', '--model', 'x', '--requests', '1', '--warmup', '0', '--csv', '/nonexistent-dir/r.csv']);
-  t.equal(run.code, 2);
-  t.match(run.stdout, /c=1\s+1\/1/);
-  t.match(run.stderr, /--csv: cannot write \/nonexistent-dir\/r\.csv \(ENOENT\)/);
+  const dir = t.testdir({ 'a-folder': {} });
+  for (const [flag, path, code] of [['csv', '/nonexistent-dir/r.csv', 'ENOENT'], ['json', `${dir}/a-folder`, 'EISDIR']] as const) {
+    const run = await bench(['--url', fake.url, '--type', 'tensor', '--model', 'x', '--requests', '1', '--warmup', '0', `--${flag}`, path]);
+    t.equal(run.code, 2);
+    t.equal(run.stdout, '', 'no sweep, no table');
+    t.equal(run.stderr, `infernode bench: --${flag}: cannot write ${path} (${code})\n`);
+  }
+  t.equal(fake.counts.infers, 0);
 });

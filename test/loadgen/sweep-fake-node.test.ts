@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { parseBenchArgs, type RunOptions } from '../../src/loadgen/options.js';
 import { runSweep } from '../../src/loadgen/sweep.js';
@@ -171,6 +173,26 @@ t.test('the node queue depth and GPU gauges are scraped from /metrics during the
     t.same(node?.queueDepth, { mean: 3, max: 3 });
     t.ok(Math.abs((node?.gpuUtilization?.mean ?? 0) - 0.6) < 1e-9, 'utilization is the mean over GPUs');
     t.same(node?.gpuMemoryUsedBytes, { mean: 3000, max: 3000 }, 'memory is the sum over GPUs');
+  });
+});
+
+t.test('the token is sent to a --metrics-url on another origin never, only to the node', async (t) => {
+  const authorizations: (string | undefined)[] = [];
+  const exporter = createServer((req, res) => {
+    authorizations.push(req.headers.authorization);
+    res.end('infernode_jobs_queued{device="cpu"} 1\n');
+  });
+  await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    exporter.closeAllConnections();
+    return new Promise((resolve) => exporter.close(resolve));
+  });
+  const metricsUrl = `http://127.0.0.1:${(exporter.address() as AddressInfo).port}/metrics`;
+  await withFake(t, { token: 'k' }, async (fake) => {
+    const result = await runSweep(optionsFor(fake.url, ['--token', 'k', '--type', 'tensor', '--model', 'x', '--requests', '2', '--metrics-url', metricsUrl]));
+    t.equal(result.points[0]?.requests.succeeded, 2, 'the node itself got the token');
+    t.ok(authorizations.length >= 2, 'the exporter was scraped');
+    t.same(new Set(authorizations), new Set([undefined]), 'without an authorization header');
   });
 });
 
