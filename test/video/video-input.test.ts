@@ -101,6 +101,11 @@ t.test('a missing prompt is refused naming input.prompt', async (t) => {
   t.match(refusal({}), { field: 'input.prompt' });
 });
 
+t.test('a prompt or negative prompt over 4096 characters is a 413 naming it, as for images', async (t) => {
+  t.match(refusal({ prompt: 'x'.repeat(4097) }), { statusCode: 413, code: 'payload_too_large', field: 'input.prompt' });
+  t.match(refusal({ ...ok, negative_prompt: 'x'.repeat(4097) }), { statusCode: 413, code: 'payload_too_large', field: 'input.negative_prompt' });
+});
+
 t.test('an unknown field is refused naming it', async (t) => {
   t.match(refusal({ ...ok, n: 2 }), { field: 'input.n' });
   t.equal(refusal({ ...ok, ['x'.repeat(500)]: 1 }).field, `input.${'x'.repeat(64)}`, 'a long name is cut, not echoed whole');

@@ -3,7 +3,7 @@ import { ApiError, invalidInput } from '../../server/errors.js';
 import type { VideoContainer } from '../../media/ffmpeg-binary.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../diffusion/schedulers/index.js';
 import type { ParseContext } from '../job-handler.js';
-import { MAX_PROMPT_CHARS, MAX_SEED, imageSource, onlyFields } from '../diffusion/input-fields.js';
+import { MAX_SEED, imageSource, onlyFields, promptText } from '../diffusion/input-fields.js';
 import type { InitImage } from '../diffusion/init-image.js';
 import type { VideoModelInfo } from './protocol.js';
 
@@ -29,13 +29,6 @@ export interface VideoInput {
 const FIELDS = new Set([
   'prompt', 'negative_prompt', 'width', 'height', 'frames', 'fps', 'steps', 'guidance_scale', 'seed', 'scheduler', 'init_image', 'strength', 'format',
 ]);
-
-function text(raw: unknown, field: string, required: boolean): string {
-  if (raw === undefined && !required) return '';
-  if (typeof raw !== 'string' || (required && raw.trim() === '')) throw invalidInput(field, `${field} must be ${required ? 'a non-empty' : 'a'} string`);
-  if (raw.length > MAX_PROMPT_CHARS) throw invalidInput(field, `${field} must be at most ${MAX_PROMPT_CHARS} characters`);
-  return raw;
-}
 
 function integer(raw: unknown, field: string, fallback: number, min: number, max: number): number {
   const value = raw ?? fallback;
@@ -84,8 +77,8 @@ export function parseVideoInput(input: unknown, ctx: ParseContext): VideoInput {
     throw invalidInput('input.strength', 'strength applies only with an init_image');
   }
   return {
-    prompt: text(raw.prompt, 'input.prompt', true),
-    negativePrompt: text(raw.negative_prompt, 'input.negative_prompt', false),
+    prompt: promptText(raw.prompt, 'input.prompt', true),
+    negativePrompt: promptText(raw.negative_prompt, 'input.negative_prompt', false),
     width,
     height,
     frames: integer(raw.frames, 'input.frames', info.frames, 1, info.max_frames),
