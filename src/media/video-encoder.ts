@@ -51,6 +51,24 @@ const ENCODER_OPTIONS: Record<string, string[]> = {
   'libvpx-vp9': ['-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1', '-crf', '30', '-b:v', '0'],
 };
 
+/** NTSC rates are n × 1000/1001, and a rate given to three decimals has a denominator that divides 1000 */
+const MAX_RATE_DENOMINATOR = 1001;
+
+/**
+ * fps as `num/den`, by continued fractions with a denominator of at most 1001: exact for those rates (7.5 is
+ * 15/2), and never in exponent notation, which String(1e-7) is and ffmpeg does not read as a rate.
+ */
+function frameRate(fps: number): string {
+  let [num, den, prevNum, prevDen] = [1, 0, 0, 1];
+  for (let x = fps; ; x = 1 / (x - Math.floor(x))) {
+    const a = Math.floor(x);
+    if (a * den + prevDen > MAX_RATE_DENOMINATOR) break;
+    [num, den, prevNum, prevDen] = [a * num + prevNum, a * den + prevDen, num, den];
+    if (x === a) break;
+  }
+  return `${num}/${den}`;
+}
+
 /** The whole ffmpeg command line after the binary; the bare-ffmpeg benchmark runs the same one. */
 export function ffmpegArguments(o: Pick<EncodeVideoOptions, 'width' | 'height' | 'fps' | 'format' | 'encoder'>): {
   input: string[];
@@ -59,7 +77,7 @@ export function ffmpegArguments(o: Pick<EncodeVideoOptions, 'width' | 'height' |
   // yuv420p halves chroma both ways, so odd sizes are padded by one black row or column
   const odd = o.width % 2 === 1 || o.height % 2 === 1;
   return {
-    input: ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-framerate', String(o.fps)],
+    input: ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-framerate', frameRate(o.fps)],
     output: [
       ...(odd ? ['-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2'] : []),
       '-c:v',

@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ffmpegChildren, ffmpegLeft } from '../helpers/ffmpeg-children.js';
 import { chooseEncoders, isFfmpegUnavailable, locateFfmpeg, prepareVideoEncoding } from '../../src/media/ffmpeg-binary.js';
-import { encodeVideo, VideoEncodingError } from '../../src/media/video-encoder.js';
+import { encodeVideo, ffmpegArguments, VideoEncodingError } from '../../src/media/video-encoder.js';
 import { isWebm, mp4TopLevelBoxes } from './containers.js';
 
 const located = await locateFfmpeg();
@@ -70,6 +71,27 @@ t.test('a webm starts with an EBML header of DocType webm and holds VP9', async 
   });
   t.ok(isWebm(video));
   t.ok(video.includes(Buffer.from('V_VP9')), 'VP9 codec id');
+});
+
+t.test('the frame rate goes to ffmpeg as a fraction, never in exponent notation', async (t) => {
+  const rate = (fps: number): string | undefined => {
+    const { input } = ffmpegArguments({ width: 32, height: 16, fps, format: 'mp4', encoder: 'libx264' });
+    return input[input.indexOf('-framerate') + 1];
+  };
+  t.equal(rate(7.5), '15/2');
+  t.equal(rate(8), '8/1');
+  t.equal(rate(29.97), '2997/100');
+  t.equal(rate(30000 / 1001), '30000/1001', 'NTSC exactly');
+  t.match(rate(1e-7), /^\d+\/\d+$/);
+});
+
+t.test('a fractional fps encodes at that rate', async (t) => {
+  const video = await encodeVideo({
+    ffmpegPath, width: 32, height: 16, fps: 7.5, format: 'mp4', encoder: encoders.mp4!,
+    frames: slidingSquare(32, 16, 4),
+  });
+  const probe = spawnSync(ffmpegPath, ['-hide_banner', '-i', 'pipe:0', '-f', 'null', '-'], { input: video, encoding: 'utf8' });
+  t.match(probe.stderr, /Video: h264.*, 7\.50 fps/);
 });
 
 t.test('odd sizes encode to both containers', async (t) => {

@@ -49,9 +49,11 @@ t.test('frames over the model limit are refused naming input.frames', async (t) 
   t.match(refusal({ ...ok, frames: 65 }), { statusCode: 400, field: 'input.frames', message: /1 to 64/ });
 });
 
-t.test('fps 0 or below is refused naming input.fps', async (t) => {
-  t.match(refusal({ ...ok, fps: 0 }), { statusCode: 400, field: 'input.fps' });
-  t.match(refusal({ ...ok, fps: -8 }), { statusCode: 400, field: 'input.fps' });
+t.test('fps below 1 is refused naming input.fps, however tiny', async (t) => {
+  for (const fps of [0.999, 1e-7, 0.000001, 1e-300, 0, -8]) {
+    t.match(refusal({ ...ok, fps }), { statusCode: 400, code: 'invalid_input', field: 'input.fps', message: /from 1 to 60/ }, `fps ${fps}`);
+  }
+  t.equal(parseVideoInput({ ...ok, fps: 1 }, context()).fps, 1);
 });
 
 t.test('fps over 60 is refused naming input.fps', async (t) => {

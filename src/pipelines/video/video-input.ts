@@ -3,11 +3,13 @@ import { ApiError, invalidInput } from '../../server/errors.js';
 import type { VideoContainer } from '../../media/ffmpeg-binary.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../diffusion/schedulers/index.js';
 import type { ParseContext } from '../job-handler.js';
-import { MAX_SEED, imageSource, onlyFields, promptText } from '../diffusion/input-fields.js';
+import { MAX_SEED, imageSource, numberField, onlyFields, promptText } from '../diffusion/input-fields.js';
 import type { InitImage } from '../diffusion/init-image.js';
 import type { VideoModelInfo } from './protocol.js';
 
 export const VIDEO_FORMATS: readonly VideoContainer[] = ['mp4', 'webm'];
+/** under 1 fps a clip is a slideshow, and a tiny rate (1e-7) would be refused by ffmpeg only after the whole denoise */
+const MIN_FPS = 1;
 const MAX_FPS = 60;
 
 export interface VideoInput {
@@ -82,7 +84,7 @@ export function parseVideoInput(input: unknown, ctx: ParseContext): VideoInput {
     width,
     height,
     frames: integer(raw.frames, 'input.frames', info.frames, 1, info.max_frames),
-    fps: number(raw.fps, 'input.fps', info.fps, (n) => n > 0 && n <= MAX_FPS, `greater than 0 and at most ${MAX_FPS}`),
+    fps: numberField(raw.fps, 'input.fps', info.fps, MIN_FPS, MAX_FPS),
     steps: integer(raw.steps, 'input.steps', info.steps, 1, info.max_steps),
     guidanceScale: number(raw.guidance_scale, 'input.guidance_scale', info.guidance_scale, (n) => n >= 0 && n <= 50, 'from 0 to 50'),
     seed: integer(raw.seed, 'input.seed', randomInt(MAX_SEED), 0, MAX_SEED),
