@@ -103,15 +103,17 @@ async function encodes(path: string, encoder: string): Promise<boolean> {
 export async function locateFfmpeg(options: { extraEncoder?: string; env?: NodeJS.ProcessEnv } = {}): Promise<FfmpegLocation> {
   const found = await findBinary(options.env ?? process.env);
   if (isFfmpegUnavailable(found)) return found;
-  let version: string;
+  let version: string | undefined;
   let listed: Map<string, string>;
   try {
     const banner = await run(found.path, ['-hide_banner', '-version']);
-    version = /^ffmpeg version (\S+)/m.exec(banner)?.[1] ?? 'unknown';
+    version = /^ffmpeg version (\S+)/m.exec(banner)?.[1];
     listed = listVideoEncoders(await run(found.path, ['-hide_banner', '-encoders']));
   } catch {
     return { error: `ffmpeg at ${found.path} (from ${found.source}) does not run` };
   }
+  // a binary that exits 0 to anything (/bin/true, /bin/echo) is not ffmpeg, however well it runs
+  if (version === undefined) return { error: `ffmpeg at ${found.path} (from ${found.source}) is not ffmpeg: -version prints no "ffmpeg version"` };
   const wanted = [...new Set<string>([...PROBED_ENCODERS, ...(options.extraEncoder ? [options.extraEncoder] : [])])];
   const encoders: Record<string, boolean> = {};
   const codecs: Record<string, string> = {};
@@ -157,15 +159,19 @@ export interface VideoEncoding {
 
 /**
  * Finds ffmpeg and settles the encoders once, at start. `forcedEncoder` is `--video-encoder`. The error
- * (no ffmpeg, or a forced encoder that does not encode) is a line for the start-up log; video jobs then fail
- * with it while the other job types keep working.
+ * (no ffmpeg, a binary that is not ffmpeg, no encoder for either container, or a forced encoder that does
+ * not encode) is a line for the start-up log; video jobs then fail with it while the other job types keep
+ * working.
  */
 export async function prepareVideoEncoding(forcedEncoder = 'auto', env: NodeJS.ProcessEnv = process.env): Promise<VideoEncoding | FfmpegUnavailable> {
   const ffmpeg = await locateFfmpeg({ env, ...(forcedEncoder === 'auto' ? {} : { extraEncoder: forcedEncoder }) });
   if (isFfmpegUnavailable(ffmpeg)) return ffmpeg;
+  let encoders: VideoEncoding['encoders'];
   try {
-    return { ffmpeg, encoders: chooseEncoders(ffmpeg, forcedEncoder) };
+    encoders = chooseEncoders(ffmpeg, forcedEncoder);
   } catch (error) {
     return { error: (error as Error).message };
   }
+  if (!encoders.mp4 && !encoders.webm) return { error: `ffmpeg at ${ffmpeg.path} (from ${ffmpeg.source}) has no working H.264 or VP9 encoder` };
+  return { ffmpeg, encoders };
 }

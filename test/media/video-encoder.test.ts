@@ -162,3 +162,29 @@ t.test('no ffmpeg at all makes video encoding unavailable, with the reason', asy
   const prepared = await prepareVideoEncoding('auto', { INFERNODE_FFMPEG: '/nonexistent/ffmpeg' });
   t.match(prepared, { error: /does not run/ });
 });
+
+t.test('a binary that exits 0 but is not ffmpeg makes video encoding unavailable, as a missing one does', async (t) => {
+  for (const path of ['/bin/true', '/bin/echo']) {
+    const prepared = await prepareVideoEncoding('auto', { INFERNODE_FFMPEG: path });
+    t.match(prepared, { error: new RegExp(`^ffmpeg at ${path} \\(from INFERNODE_FFMPEG\\) is not ffmpeg`) }, path);
+  }
+});
+
+t.test('an ffmpeg with no working encoder for either container makes video encoding unavailable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'infernode-noenc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const encoderless = join(dir, 'ffmpeg');
+  // lists x264 and VP9, then fails every test encode
+  writeFileSync(encoderless, [
+    '#!/bin/sh',
+    'case "$*" in',
+    '  *-version*) echo "ffmpeg version 9.9-fake";;',
+    '  *-encoders*) echo " V..... libx264  libx264 H.264 (codec h264)"; echo " V..... libvpx-vp9  libvpx VP9 (codec vp9)";;',
+    '  *) exit 1;;',
+    'esac',
+    '',
+  ].join('\n'));
+  chmodSync(encoderless, 0o755);
+  const prepared = await prepareVideoEncoding('auto', { INFERNODE_FFMPEG: encoderless });
+  t.match(prepared, { error: /has no working H\.264 or VP9 encoder/ });
+});
