@@ -264,7 +264,7 @@ export class JobService {
   private failure(job: Job, err: unknown): Ending {
     if (err instanceof ExecutionFailed && err.canceled) return { status: 'canceled', error: { code: 'canceled', message: 'the job was canceled' } };
     if (err instanceof ApiError || err instanceof ExecutionFailed || err instanceof PipelineError) {
-      if (err instanceof ExecutionFailed && err.detail) this.deps.log.warn({ jobId: job.id, detail: err.detail }, 'model run failed');
+      if (!(err instanceof ApiError) && err.detail) this.deps.log.warn({ jobId: job.id, detail: err.detail }, err instanceof ExecutionFailed ? 'model run failed' : err.message);
       return { status: 'failed', error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
     }
     // a bug: logged with the job id and the error's class only, never its payload

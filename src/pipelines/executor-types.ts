@@ -10,16 +10,27 @@ export class JobCanceledError extends Error {
   }
 }
 
+/** What a PipelineError may carry beside its message. */
+export interface PipelineErrorFacts {
+  /** the job input field at fault, as a refusal names it (`input.messages`) */
+  field?: string;
+  /** for the node's log only (ffmpeg's stderr tail); like the message, it must hold no user content */
+  detail?: string;
+}
+
 /** A pipeline failure whose message is safe to show to the client (no user content in it). */
 export class PipelineError extends Error {
+  readonly field: string | undefined;
+  readonly detail: string | undefined;
   constructor(
     readonly code: string,
     message: string,
-    /** the job input field at fault, as a refusal names it (`input.messages`) */
-    readonly field?: string,
+    facts: PipelineErrorFacts = {},
   ) {
     super(message);
     this.name = 'PipelineError';
+    this.field = facts.field;
+    this.detail = facts.detail;
   }
 }
 

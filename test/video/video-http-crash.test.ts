@@ -35,3 +35,9 @@ t.test('an ffmpeg crash fails the job with a clear error and erases it', async (
   t.notOk((await readdir(node.scratchDir)).includes(res.body.id), 'nothing left in scratch');
   t.notOk(node.logs.join('\n').includes('red square'), 'the prompt is in no log line');
 });
+
+t.test("ffmpeg's stderr tail is logged at warn with the job id", async (t) => {
+  const lines = node.logs.map((l) => JSON.parse(l)).filter((l) => l.jobId === res.body.id && l.detail !== undefined);
+  t.equal(lines.length, 1, 'one line holds the detail');
+  t.match(lines[0], { level: 40, detail: /simulated crash/, msg: /^ffmpeg exited with code 1 while encoding mp4/ });
+});

@@ -43,13 +43,13 @@ export const loadChatModel: ExecutorModelLoader = async (spec, sessions) => {
     async run(payload, ctx) {
       const promptIds = text.encodePrompt(payload);
       const promptField = payload.messages ? 'input.messages' : 'input.prompt';
-      if (promptIds.length === 0) throw new PipelineError('invalid_input', 'the prompt is empty once tokenized', promptField);
+      if (promptIds.length === 0) throw new PipelineError('invalid_input', 'the prompt is empty once tokenized', { field: promptField });
       if (payload.max_tokens_default && promptIds.length >= context) {
-        throw new PipelineError('invalid_input', `the prompt (${promptIds.length} tokens) leaves no room for a completion in the model's context of ${context} tokens`, promptField);
+        throw new PipelineError('invalid_input', `the prompt (${promptIds.length} tokens) leaves no room for a completion in the model's context of ${context} tokens`, { field: promptField });
       }
       const maxTokens = payload.max_tokens_default ? Math.min(payload.max_tokens, context - promptIds.length) : payload.max_tokens;
       if (promptIds.length + maxTokens > context) {
-        throw new PipelineError('invalid_input', `the prompt (${promptIds.length} tokens) plus input.max_tokens (${maxTokens}) exceed the model's context of ${context} tokens`, promptField);
+        throw new PipelineError('invalid_input', `the prompt (${promptIds.length} tokens) plus input.max_tokens (${maxTokens}) exceed the model's context of ${context} tokens`, { field: promptField });
       }
       ctx.throwIfCancelled();
       const result = await loop.generate({

@@ -83,13 +83,13 @@ export class ChatText {
   encodePrompt(input: { messages?: ChatMessage[]; prompt?: string }): number[] {
     if (input.messages) {
       const template = this.template;
-      if (!template) throw new PipelineError('invalid_input', 'this model has no chat template; send `prompt` instead of `messages`', 'input.messages');
+      if (!template) throw new PipelineError('invalid_input', 'this model has no chat template; send `prompt` instead of `messages`', { field: 'input.messages' });
       let rendered: string;
       try {
         rendered = this.render(template, input.messages);
       } catch (err) {
         // templates raise fixed sentences of their authors ("roles must alternate ..."), not the messages
-        throw new PipelineError('invalid_input', `the model's chat template refused these messages: ${(err as Error).message.slice(0, 200)}`, 'input.messages');
+        throw new PipelineError('invalid_input', `the model's chat template refused these messages: ${(err as Error).message.slice(0, 200)}`, { field: 'input.messages' });
       }
       return this.tokenizer.encode(rendered, { add_special_tokens: false }).ids;
     }

@@ -89,7 +89,7 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
 
   /** Init image → VAE encoder → latents × scaling. Its posterior noise is a stream of its own (seed − 1). */
   async function initLatents(rgb: Uint8Array, width: number, height: number, seed: number, ctx: RunContext): Promise<Float32Array> {
-    if (!vaeEncoder) throw new PipelineError('invalid_input', 'This model has no VAE encoder, so it cannot take an init_image.', 'input.init_image');
+    if (!vaeEncoder) throw new PipelineError('invalid_input', 'This model has no VAE encoder, so it cannot take an init_image.', { field: 'input.init_image' });
     const pixels = imageToTensor(rgb, width, height, 3, { dtype: 'float32', scale: [2 / 255, 2 / 255, 2 / 255], offset: [-1, -1, -1] });
     secureZero(rgb);
     try {

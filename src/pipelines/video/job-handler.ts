@@ -90,7 +90,7 @@ async function runVideo(input: VideoInput, ctx: JobContext, encoding: VideoEncod
     });
   } catch (error) {
     await state.inFlight;
-    if (error instanceof VideoEncodingError) throw new PipelineError('video_encoding_failed', error.message);
+    if (error instanceof VideoEncodingError) throw new PipelineError('video_encoding_failed', error.message, { detail: error.detail });
     throw error;
   } finally {
     if (state.latents) secureZero(new Uint8Array(state.latents.buffer));
