@@ -132,10 +132,18 @@ export function encodeVideo(options: EncodeVideoOptions): Promise<Buffer> {
     .inputOptions(...args.input)
     .outputOptions(...args.output);
 
+  const failure = (why: string, stderr: unknown): VideoEncodingError => {
+    const detail = typeof stderr === 'string' ? stderr.trim().split('\n').slice(-5).join('\n') : '';
+    return new VideoEncodingError(`ffmpeg ${why} while encoding ${options.format} with ${options.encoder}`, detail);
+  };
+
   return new Promise<Buffer>((resolve, reject) => {
     let exited = false;
     let flushed = false;
     let settled = false;
+    let stderrAtExit: unknown;
+    // an ffmpeg that exits 0 having written nothing (a broken build, a stand-in binary) made no video
+    const finish = (): void => settle(output.chunks.some((chunk) => chunk.length > 0) ? null : failure('wrote no video', stderrAtExit));
     const settle = (error: Error | null): void => {
       if (settled) return;
       settled = true;
@@ -156,17 +164,16 @@ export function encodeVideo(options: EncodeVideoOptions): Promise<Buffer> {
     // success needs both: ffmpeg's exit and the end of its stdout, which can arrive in either order
     output.on('finish', () => {
       flushed = true;
-      if (exited) settle(null);
+      if (exited) finish();
     });
-    command.on('end', () => {
+    command.on('end', (_stdout: unknown, stderr: unknown) => {
       exited = true;
-      if (flushed) settle(null);
+      stderrAtExit = stderr;
+      if (flushed) finish();
     });
     command.on('error', (error: Error & { inputStreamError?: Error }, _stdout: unknown, stderr: unknown) => {
       if (error.inputStreamError) return settle(error.inputStreamError);
-      const detail = typeof stderr === 'string' ? stderr.trim().split('\n').slice(-5).join('\n') : '';
-      const why = /exited with code \d+|killed with signal \w+/.exec(error.message)?.[0] ?? 'could not run';
-      settle(new VideoEncodingError(`ffmpeg ${why} while encoding ${options.format} with ${options.encoder}`, detail));
+      settle(failure(/exited with code \d+|killed with signal \w+/.exec(error.message)?.[0] ?? 'could not run', stderr));
     });
     command.pipe(output, { end: true });
   });

@@ -127,6 +127,21 @@ t.test('an ffmpeg that crashes fails the job with a clear error and writes nothi
   t.equal(job.outputs.size, 0);
 });
 
+t.test('an ffmpeg that exits 0 having written nothing fails the job and writes nothing', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'infernode-silent-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const silent = join(dir, 'ffmpeg');
+  writeFileSync(silent, '#!/bin/sh\ncat >/dev/null\nexit 0\n');
+  chmodSync(silent, 0o755);
+  for (const path of [silent, '/bin/true']) {
+    const broken = createVideoJobHandler(async () => ({ ...encoding, ffmpeg: { ...encoding.ffmpeg, path } }));
+    const job = harness.job();
+    const error = await broken.run(broken.parse(small, harness.parseContext()), job.context).then(() => null, (e: unknown) => e);
+    t.match(error, { code: 'video_encoding_failed', message: /^ffmpeg wrote no video while encoding mp4 with / }, path);
+    t.equal(job.outputs.size, 0, `${path}: no output written`);
+  }
+});
+
 t.test('without a usable ffmpeg, video jobs fail with the reason', async (t) => {
   const missing = createVideoJobHandler(async () => ({ error: 'no ffmpeg found' }));
   const job = harness.job();
