@@ -38,7 +38,7 @@ console.log(`ffmpeg ${located.version} (${located.source}); ${frameCount} frames
 
 for (const format of ['mp4', 'webm'] as VideoContainer[]) {
   const encoder = encoders[format]!;
-  const settings = { width: size, height: size, fps, format, encoder };
+  const settings = { width: size, height: size, fps, format, encoder, frameCount };
   const args = ffmpegArguments(settings);
   const ours: number[] = [];
   const bare: number[] = [];

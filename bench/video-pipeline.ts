@@ -61,7 +61,7 @@ async function bareRuns(dir: string, frames: number, side: number, steps: number
   const ortMs = performance.now() - started;
   const rgb = Array.from({ length: frames }, (_, f) => new Uint8Array(side * side * 3).fill(f * 8));
   const encodeStarted = performance.now();
-  await bareFfmpeg(encoding.ffmpeg.path, ffmpegArguments({ width: side, height: side, fps: 8, format: 'mp4', encoder: encoding.encoders.mp4! }), rgb);
+  await bareFfmpeg(encoding.ffmpeg.path, ffmpegArguments({ width: side, height: side, fps: 8, format: 'mp4', encoder: encoding.encoders.mp4!, frameCount: frames }), rgb);
   const ffmpegMs = performance.now() - encodeStarted;
   await Promise.all([text, unet, vae].map((s) => s!.release()));
   return { ort: ortMs, ffmpeg: ffmpegMs };

@@ -19,6 +19,8 @@ export interface EncodeVideoOptions {
   encoder: string;
   /** RGB24 frames, width × height × 3 bytes each, produced as ffmpeg asks for them */
   frames: AsyncIterable<Uint8Array>;
+  /** how many `frames` yields: the webm muxer writes the clip's duration before the first frame */
+  frameCount: number;
   /** kills ffmpeg and stops pulling frames */
   signal?: AbortSignal;
   /** called with the count of frames handed to ffmpeg so far */
@@ -36,15 +38,6 @@ export class VideoEncodingError extends Error {
   }
 }
 
-/**
- * mp4 goes to a pipe, which cannot seek back to move the index (`+faststart` rewrites a finished file), so
- * it is fragmented instead: an empty moov first, then moof+mdat pairs. Players can start at once either way.
- */
-const CONTAINER_OPTIONS: Record<VideoContainer, string[]> = {
-  mp4: ['-movflags', 'frag_keyframe+empty_moov+default_base_moof'],
-  webm: [],
-};
-
 const ENCODER_OPTIONS: Record<string, string[]> = {
   libx264: ['-preset', 'veryfast', '-crf', '20'],
   h264_nvenc: ['-preset', 'fast'],
@@ -54,11 +47,16 @@ const ENCODER_OPTIONS: Record<string, string[]> = {
 /** NTSC rates are n × 1000/1001, and a rate given to three decimals has a denominator that divides 1000 */
 const MAX_RATE_DENOMINATOR = 1001;
 
+interface Rate {
+  num: number;
+  den: number;
+}
+
 /**
  * fps as `num/den`, by continued fractions with a denominator of at most 1001: exact for those rates (7.5 is
  * 15/2), and never in exponent notation, which String(1e-7) is and ffmpeg does not read as a rate.
  */
-function frameRate(fps: number): string {
+function frameRate(fps: number): Rate {
   let [num, den, prevNum, prevDen] = [1, 0, 0, 1];
   for (let x = fps; ; x = 1 / (x - Math.floor(x))) {
     const a = Math.floor(x);
@@ -66,18 +64,31 @@ function frameRate(fps: number): string {
     [num, den, prevNum, prevDen] = [a * num + prevNum, a * den + prevDen, num, den];
     if (x === a) break;
   }
-  return `${num}/${den}`;
+  return { num, den };
+}
+
+/**
+ * Both containers go to a pipe, which cannot seek back. mp4 cannot move its index to the front
+ * (`+faststart` rewrites a finished file), so it is fragmented: an empty moov first, then moof+mdat pairs.
+ * The Matroska muxer fills in webm's Duration by seeking back at the end, unless it knows the recording time
+ * up front (`-t`, frames ÷ fps, rounded up to the microsecond so that no frame is cut); its Cues (the seek
+ * index) it writes only to a seekable file, so a webm has none (docs/media.md).
+ */
+function containerOptions(format: VideoContainer, frameCount: number, rate: Rate): string[] {
+  if (format === 'mp4') return ['-movflags', 'frag_keyframe+empty_moov+default_base_moof'];
+  return ['-t', (Math.ceil((frameCount * rate.den * 1e6) / rate.num) / 1e6).toFixed(6)];
 }
 
 /** The whole ffmpeg command line after the binary; the bare-ffmpeg benchmark runs the same one. */
-export function ffmpegArguments(o: Pick<EncodeVideoOptions, 'width' | 'height' | 'fps' | 'format' | 'encoder'>): {
+export function ffmpegArguments(o: Pick<EncodeVideoOptions, 'width' | 'height' | 'fps' | 'format' | 'encoder' | 'frameCount'>): {
   input: string[];
   output: string[];
 } {
   // yuv420p halves chroma both ways, so odd sizes are padded by one black row or column
   const odd = o.width % 2 === 1 || o.height % 2 === 1;
+  const rate = frameRate(o.fps);
   return {
-    input: ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-framerate', frameRate(o.fps)],
+    input: ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-framerate', `${rate.num}/${rate.den}`],
     output: [
       ...(odd ? ['-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2'] : []),
       '-c:v',
@@ -86,7 +97,7 @@ export function ffmpegArguments(o: Pick<EncodeVideoOptions, 'width' | 'height' |
       '-pix_fmt',
       'yuv420p',
       '-an',
-      ...CONTAINER_OPTIONS[o.format],
+      ...containerOptions(o.format, o.frameCount, rate),
       '-f',
       o.format,
     ],

@@ -25,3 +25,19 @@ export function isWebm(bytes: Uint8Array): boolean {
   const header = Buffer.from(bytes.subarray(0, 64));
   return header.includes(Buffer.from([0x42, 0x82, 0x84, ...Buffer.from('webm')]));
 }
+
+const CLUSTER_ID = Buffer.from([0x1f, 0x43, 0xb6, 0x75]);
+
+/**
+ * The Segment Info's Duration of a webm, in its timecode units (ms at the default TimecodeScale), or null
+ * when the header (everything before the first Cluster) has none. Duration is element 0x4489, a float.
+ */
+export function webmDuration(bytes: Uint8Array): number | null {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const header = buffer.subarray(0, buffer.indexOf(CLUSTER_ID));
+  for (let at = header.indexOf(Buffer.from([0x44, 0x89])); at >= 0; at = header.indexOf(Buffer.from([0x44, 0x89]), at + 1)) {
+    if (header[at + 2] === 0x88) return header.readDoubleBE(at + 3);
+    if (header[at + 2] === 0x84) return header.readFloatBE(at + 3);
+  }
+  return null;
+}

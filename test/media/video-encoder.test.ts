@@ -6,7 +6,7 @@ import t from 'tap';
 import { ffmpegChildren, ffmpegLeft } from '../helpers/ffmpeg-children.js';
 import { chooseEncoders, isFfmpegUnavailable, locateFfmpeg, prepareVideoEncoding } from '../../src/media/ffmpeg-binary.js';
 import { encodeVideo, ffmpegArguments, VideoEncodingError } from '../../src/media/video-encoder.js';
-import { isWebm, mp4TopLevelBoxes } from './containers.js';
+import { isWebm, mp4TopLevelBoxes, webmDuration } from './containers.js';
 
 const located = await locateFfmpeg();
 if (isFfmpegUnavailable(located)) throw new Error(located.error);
@@ -44,7 +44,7 @@ t.test('ffmpeg runs at the nice value it is given', async (t) => {
       seen = ffmpegChildren();
     }
   }
-  await encodeVideo({ ffmpegPath, width: 16, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!, frames: framesThatLook(), nice: 7 });
+  await encodeVideo({ ffmpegPath, width: 16, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!, frames: framesThatLook(), frameCount: 3, nice: 7 });
   t.equal(seen.length, 1, seen.join('; '));
   t.equal(seen[0]!.trim().split(/\s+/)[1], '7');
 });
@@ -53,7 +53,7 @@ t.test('an mp4 is H.264 with the moov box before any mdat', async (t) => {
   const frames: number[] = [];
   const video = await encodeVideo({
     ffmpegPath, width: 32, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!,
-    frames: slidingSquare(32, 16, 6),
+    frames: slidingSquare(32, 16, 6), frameCount: 6,
     onFrame: (n) => frames.push(n),
   });
   const boxes = mp4TopLevelBoxes(video);
@@ -67,7 +67,7 @@ t.test('an mp4 is H.264 with the moov box before any mdat', async (t) => {
 t.test('a webm starts with an EBML header of DocType webm and holds VP9', async (t) => {
   const video = await encodeVideo({
     ffmpegPath, width: 32, height: 16, fps: 12, format: 'webm', encoder: encoders.webm!,
-    frames: slidingSquare(32, 16, 4),
+    frames: slidingSquare(32, 16, 4), frameCount: 4,
   });
   t.ok(isWebm(video));
   t.ok(video.includes(Buffer.from('V_VP9')), 'VP9 codec id');
@@ -75,7 +75,7 @@ t.test('a webm starts with an EBML header of DocType webm and holds VP9', async 
 
 t.test('the frame rate goes to ffmpeg as a fraction, never in exponent notation', async (t) => {
   const rate = (fps: number): string | undefined => {
-    const { input } = ffmpegArguments({ width: 32, height: 16, fps, format: 'mp4', encoder: 'libx264' });
+    const { input } = ffmpegArguments({ width: 32, height: 16, fps, format: 'mp4', encoder: 'libx264', frameCount: 4 });
     return input[input.indexOf('-framerate') + 1];
   };
   t.equal(rate(7.5), '15/2');
@@ -88,17 +88,31 @@ t.test('the frame rate goes to ffmpeg as a fraction, never in exponent notation'
 t.test('a fractional fps encodes at that rate', async (t) => {
   const video = await encodeVideo({
     ffmpegPath, width: 32, height: 16, fps: 7.5, format: 'mp4', encoder: encoders.mp4!,
-    frames: slidingSquare(32, 16, 4),
+    frames: slidingSquare(32, 16, 4), frameCount: 4,
   });
   const probe = spawnSync(ffmpegPath, ['-hide_banner', '-i', 'pipe:0', '-f', 'null', '-'], { input: video, encoding: 'utf8' });
   t.match(probe.stderr, /Video: h264.*, 7\.50 fps/);
+});
+
+t.test('a webm written to the pipe carries its duration, and every frame', async (t) => {
+  for (const [fps, count] of [[8, 16], [7.5, 7], [10 / 3, 10]] as const) {
+    const video = await encodeVideo({
+      ffmpegPath, width: 32, height: 16, fps, format: 'webm', encoder: encoders.webm!,
+      frames: slidingSquare(32, 16, count), frameCount: count,
+    });
+    const expected = (count / fps) * 1000;
+    const duration = webmDuration(video);
+    t.ok(duration !== null && Math.abs(duration - expected) <= 1, `${count} frames at ${fps.toFixed(2)} fps last ${expected.toFixed(1)} ms; Duration: ${duration}`);
+    const raw = spawnSync(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { input: video });
+    t.equal(raw.stdout.length / (32 * 16 * 3), count, 'no frame cut by the duration');
+  }
 });
 
 t.test('odd sizes encode to both containers', async (t) => {
   for (const format of ['mp4', 'webm'] as const) {
     const video = await encodeVideo({
       ffmpegPath, width: 33, height: 17, fps: 8, format, encoder: encoders[format]!,
-      frames: slidingSquare(33, 17, 3),
+      frames: slidingSquare(33, 17, 3), frameCount: 3,
     });
     t.ok(video.length > 100, `${format}: ${video.length} bytes`);
   }
@@ -108,7 +122,7 @@ t.test('a frame of the wrong size rejects without a hang', async (t) => {
   async function* wrong(): AsyncGenerator<Uint8Array> {
     yield new Uint8Array(10);
   }
-  await t.rejects(encodeVideo({ ffmpegPath, width: 32, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!, frames: wrong() }), /not 1536/);
+  await t.rejects(encodeVideo({ ffmpegPath, width: 32, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!, frames: wrong(), frameCount: 1 }), /not 1536/);
   t.same(await ffmpegLeft(), []);
 });
 
@@ -128,7 +142,7 @@ t.test('cancel kills ffmpeg and stops pulling frames', async (t) => {
       stopped = true;
     }
   }
-  const running = encodeVideo({ ffmpegPath, width: 32, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!, frames: endless(), signal: controller.signal });
+  const running = encodeVideo({ ffmpegPath, width: 32, height: 16, fps: 8, format: 'mp4', encoder: encoders.mp4!, frames: endless(), frameCount: 1000, signal: controller.signal });
   await t.rejects(running, { name: 'AbortError' });
   t.same(await ffmpegLeft(), [], 'no ffmpeg left running');
   t.ok(stopped, 'the frame source was closed');
@@ -141,7 +155,7 @@ t.test('an ffmpeg that crashes gives a clear error', async (t) => {
   writeFileSync(crashing, '#!/bin/sh\necho "simulated failure" >&2\nexit 1\n');
   chmodSync(crashing, 0o755);
   const error = await encodeVideo({
-    ffmpegPath: crashing, width: 32, height: 16, fps: 8, format: 'mp4', encoder: 'libx264', frames: slidingSquare(32, 16, 2),
+    ffmpegPath: crashing, width: 32, height: 16, fps: 8, format: 'mp4', encoder: 'libx264', frames: slidingSquare(32, 16, 2), frameCount: 2,
   }).then(() => null, (e: unknown) => e);
   t.type(error, VideoEncodingError);
   t.match((error as Error).message, /^ffmpeg exited with code 1 while encoding mp4 with libx264$/);

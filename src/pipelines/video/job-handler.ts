@@ -85,6 +85,7 @@ async function runVideo(input: VideoInput, ctx: JobContext, encoding: VideoEncod
       format: input.format,
       encoder,
       frames: framesOf(denoised, input, ctx, state),
+      frameCount: input.frames,
       signal: ctx.signal,
       onFrame: (n) => ctx.emit({ event: 'progress', data: { step: n, total: input.frames, stage: 'encode' } }),
     });
