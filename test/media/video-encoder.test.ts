@@ -1,9 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { ffmpegChildren, ffmpegLeft } from '../helpers/ffmpeg-children.js';
+import { fakeFfmpeg, ffmpegChildren, ffmpegLeft } from '../helpers/ffmpeg-children.js';
 import { chooseEncoders, isFfmpegUnavailable, locateFfmpeg, prepareVideoEncoding } from '../../src/media/ffmpeg-binary.js';
 import { encodeVideo, ffmpegArguments, VideoEncodingError } from '../../src/media/video-encoder.js';
 import { isWebm, mp4TopLevelBoxes, webmDuration } from './containers.js';
@@ -149,11 +146,7 @@ t.test('cancel kills ffmpeg and stops pulling frames', async (t) => {
 });
 
 t.test('an ffmpeg that crashes gives a clear error', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'infernode-crash-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const crashing = join(dir, 'ffmpeg');
-  writeFileSync(crashing, '#!/bin/sh\necho "simulated failure" >&2\nexit 1\n');
-  chmodSync(crashing, 0o755);
+  const crashing = fakeFfmpeg(t, 'echo "simulated failure" >&2\nexit 1');
   const error = await encodeVideo({
     ffmpegPath: crashing, width: 32, height: 16, fps: 8, format: 'mp4', encoder: 'libx264', frames: slidingSquare(32, 16, 2), frameCount: 2,
   }).then(() => null, (e: unknown) => e);
@@ -185,20 +178,14 @@ t.test('a binary that exits 0 but is not ffmpeg makes video encoding unavailable
 });
 
 t.test('an ffmpeg with no working encoder for either container makes video encoding unavailable', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'infernode-noenc-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const encoderless = join(dir, 'ffmpeg');
   // lists x264 and VP9, then fails every test encode
-  writeFileSync(encoderless, [
-    '#!/bin/sh',
+  const encoderless = fakeFfmpeg(t, [
     'case "$*" in',
     '  *-version*) echo "ffmpeg version 9.9-fake";;',
     '  *-encoders*) echo " V..... libx264  libx264 H.264 (codec h264)"; echo " V..... libvpx-vp9  libvpx VP9 (codec vp9)";;',
     '  *) exit 1;;',
     'esac',
-    '',
   ].join('\n'));
-  chmodSync(encoderless, 0o755);
   const prepared = await prepareVideoEncoding('auto', { INFERNODE_FFMPEG: encoderless });
   t.match(prepared, { error: /has no working H\.264 or VP9 encoder/ });
 });

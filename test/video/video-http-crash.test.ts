@@ -1,27 +1,19 @@
 // An ffmpeg that passes the start-up probes but crashes on a real encode, behind a whole node: the job fails
 // with a clear error and its scratch is erased.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { isFfmpegUnavailable, locateFfmpeg } from '../../src/media/ffmpeg-binary.js';
+import { fakeFfmpeg } from '../helpers/ffmpeg-children.js';
 import { call } from '../helpers/http.js';
 import { startNode } from '../helpers/node.js';
 
 const real = await locateFfmpeg();
 if (isFfmpegUnavailable(real)) throw new Error(real.error);
-const dir = mkdtempSync(join(tmpdir(), 'infernode-crash-'));
-const crashing = join(dir, 'ffmpeg');
-writeFileSync(crashing, `#!/bin/sh\ncase "$*" in *pipe:0*) echo "simulated crash" >&2; exit 1;; esac\nexec "${real.path}" "$@"\n`);
-chmodSync(crashing, 0o755);
+const crashing = fakeFfmpeg(t, `case "$*" in *pipe:0*) echo "simulated crash" >&2; exit 1;; esac\nexec "${real.path}" "$@"`);
 process.env.INFERNODE_FFMPEG = crashing;
 
 const node = await startNode({ models: ['tiny-video'], config: { preload: 'all' } });
-t.teardown(async () => {
-  await node.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+t.teardown(() => node.close());
 for (let i = 0; i < 300 && (await call(node, 'GET', '/readyz')).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
 
 const body = { type: 'video', model: 'tiny-video', input: { prompt: 'a red square', width: 64, height: 64, frames: 4, steps: 2, seed: 1 } };

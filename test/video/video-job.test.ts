@@ -1,8 +1,5 @@
 import t from 'tap';
-import { ffmpegLeft } from '../helpers/ffmpeg-children.js';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fakeFfmpeg, ffmpegLeft } from '../helpers/ffmpeg-children.js';
 import { isFfmpegUnavailable, prepareVideoEncoding, type VideoEncoding } from '../../src/media/ffmpeg-binary.js';
 import { PipelineError } from '../../src/pipelines/executor-types.js';
 import { createVideoJobHandler } from '../../src/pipelines/video/job-handler.js';
@@ -114,11 +111,7 @@ t.test('cancel during denoising stops between steps and kills ffmpeg', async (t)
 });
 
 t.test('an ffmpeg that crashes fails the job with a clear error and writes nothing', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'infernode-crash-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const crashing = join(dir, 'ffmpeg');
-  writeFileSync(crashing, '#!/bin/sh\nexit 1\n');
-  chmodSync(crashing, 0o755);
+  const crashing = fakeFfmpeg(t, 'exit 1');
   const broken = createVideoJobHandler(async () => ({ ...encoding, ffmpeg: { ...encoding.ffmpeg, path: crashing } }));
   const job = harness.job();
   const error = await broken.run(broken.parse(small, harness.parseContext()), job.context).then(() => null, (e: unknown) => e);
@@ -128,11 +121,7 @@ t.test('an ffmpeg that crashes fails the job with a clear error and writes nothi
 });
 
 t.test('an ffmpeg that exits 0 having written nothing fails the job and writes nothing', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'infernode-silent-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const silent = join(dir, 'ffmpeg');
-  writeFileSync(silent, '#!/bin/sh\ncat >/dev/null\nexit 0\n');
-  chmodSync(silent, 0o755);
+  const silent = fakeFfmpeg(t, 'cat >/dev/null\nexit 0');
   for (const path of [silent, '/bin/true']) {
     const broken = createVideoJobHandler(async () => ({ ...encoding, ffmpeg: { ...encoding.ffmpeg, path } }));
     const job = harness.job();
