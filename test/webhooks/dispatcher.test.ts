@@ -162,3 +162,32 @@ t.test('from the config, hosts without a long enough secret are refused at start
   t.teardown(() => off.close());
   t.match(off.check('https://hooks.internal/'), /webhooks are off/);
 });
+
+t.test('a receiver that sends its body a byte at a time holds neither the delivery nor shutdown', async (t) => {
+  let bodyFinished = false;
+  const server = http.createServer((req, res) => {
+    req.resume().on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let left = 20;
+      const drip = setInterval(() => {
+        if (res.destroyed || left-- === 0) {
+          clearInterval(drip);
+          if (!res.destroyed) res.end(() => (bodyFinished = true));
+          return;
+        }
+        res.write('.');
+      }, 100);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  const logs: string[] = [];
+  const d = dispatcher(t, { allow: parseWebhookAllow([`127.0.0.1:${port}`]) }, logs);
+  d.deliver(`http://127.0.0.1:${port}/slow`, JOB);
+  await d.close();
+  t.notOk(bodyFinished, 'shutdown did not wait for the dribbling body');
+  t.match(logs.join('\n'), /"status":200.*webhook delivered/, 'the 200 counts as delivered');
+});
+

@@ -18,7 +18,7 @@ export interface WebhookDispatcherOptions {
   baseDelayMs?: number;
   /** the longest wait between attempts, Retry-After included [60000] */
   maxDelayMs?: number;
-  /** connect, headers and body timeout of one attempt [10000] */
+  /** connect and headers timeout of one attempt [10000]; the response body is not read */
   timeoutMs?: number;
 }
 
@@ -128,7 +128,10 @@ export class WebhookDispatcher implements WebhookSink {
         },
         body,
       });
-      await res.body.dump();
+      // The status is the answer; a body is not read at all: undici's body timeout bounds only the gap between
+      // chunks, so a receiver sending a byte every few seconds would hold the attempt, and shutdown, for ever.
+      // (undici reports the unread rest as an abort, which is what is meant here)
+      res.body.once('error', () => undefined).destroy();
       const status = res.statusCode;
       if (status >= 200 && status < 300) return { kind: 'delivered', status };
       if (status >= 500 || status === 429) return { kind: 'retry', status, retryAfterS: retryAfterSeconds(res.headers['retry-after']) };
