@@ -82,3 +82,11 @@ t.test('a principal without the scope gets a 403 naming the scope', async (t) =>
 t.test('a principal with the scope passes', async (t) => {
   t.equal(requireScope(auth.authenticate(`Bearer ${WRITER}`) as Principal, 'jobs:write'), null);
 });
+
+t.test("models:admin includes jobs:read (an admin reads every token's jobs), and nothing else", async (t) => {
+  const ADMIN = 'admin-0123456789abcdef';
+  const admin = Authenticator.fromTokens(parseTokensFile(`${ADMIN} models:admin ops\n`)).authenticate(`Bearer ${ADMIN}`) as Principal;
+  t.equal(requireScope(admin, 'jobs:read'), null);
+  t.equal(requireScope(admin, 'jobs:write')?.code, 'forbidden');
+  t.equal(requireScope(admin, 'metrics')?.code, 'forbidden');
+});

@@ -64,6 +64,11 @@ export class Authenticator {
 }
 
 /** null when the principal holds the scope, else the 403 naming it. */
+/** Scopes that come with another: an admin reads every token's jobs, so it reads jobs. */
+const IMPLIED_BY: Partial<Record<Scope, Scope>> = { 'jobs:read': 'models:admin' };
+
 export function requireScope(principal: Principal, scope: Scope): ApiError | null {
-  return principal.scopes.has(scope) ? null : new ApiError('forbidden', `this token lacks the scope "${scope}" that this route needs`);
+  const implied = IMPLIED_BY[scope];
+  if (principal.scopes.has(scope) || (implied !== undefined && principal.scopes.has(implied))) return null;
+  return new ApiError('forbidden', `this token lacks the scope "${scope}" that this route needs`);
 }
