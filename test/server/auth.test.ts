@@ -97,3 +97,16 @@ t.test('refusals are counted as unauthorized, and access lines name the token, n
   t.ok(node.logs.some((l) => l.includes('"token":"writer"')));
   for (const secret of Object.values(T)) t.notOk(node.logs.some((l) => l.includes(secret)), 'no token value in the logs');
 });
+
+t.test('the routes that need no token are exactly the ones the docs list', async (t) => {
+  const spec = (await call(node, 'GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+  const open: string[] = [];
+  for (const [route, methods] of Object.entries(spec.paths)) {
+    const url = route.replace(/\{[^}]+\}/g, 'x');
+    for (const method of Object.keys(methods).filter((m) => m !== 'head')) {
+      const res = await fetch(node.url + url, { method: method.toUpperCase() });
+      if (res.status !== 401) open.push(route);
+    }
+  }
+  t.same(open.sort(), ['/healthz', '/openapi.json', '/readyz', '/v2/health/live', '/v2/health/ready']);
+});
