@@ -1,19 +1,20 @@
 import type { Config } from '../config/options.js';
 import { ConfigError } from '../config/options.js';
 import { DeviceError } from '../runtime/devices.js';
+import { ScratchRootClaimed } from '../scratch/scratch-claim.js';
 import { buildNode } from '../server/app.js';
 import { nodeOptionsFromConfig } from '../server/node-options.js';
 
+/** What the operator must fix is one line and exit 2 (main.ts), not a stack trace. */
+function asConfigError(err: unknown): never {
+  if (err instanceof DeviceError) throw new ConfigError(err.message);
+  if (err instanceof ScratchRootClaimed) throw new ConfigError(`--scratch-dir: ${err.message}; give each daemon its own --port or --scratch-dir`);
+  throw err;
+}
+
 /** `infernode serve`: runs until SIGTERM/SIGINT, then drains, erases everything and exits 0. */
 export async function serve(config: Config): Promise<number> {
-  let options;
-  try {
-    options = await nodeOptionsFromConfig(config);
-  } catch (err) {
-    if (err instanceof DeviceError) throw new ConfigError(err.message);
-    throw err;
-  }
-  const node = await buildNode(options);
+  const node = await buildNode(await nodeOptionsFromConfig(config).catch(asConfigError)).catch(asConfigError);
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KeyPool } from './key-pool.js';
+import { isClaimFile } from './scratch-claim.js';
 import { pooledFiles, type ScratchFiles } from './scratch-files.js';
 import { Vault } from './vault.js';
 
@@ -23,9 +24,14 @@ export interface ScratchRoot {
   memoryBacked: boolean;
 }
 
-/** The default root: tmpfs (/dev/shm) where the host has one, so nothing a job writes reaches a disk at all. */
+/**
+ * The default root: tmpfs (/dev/shm) where the host has one, so nothing a job writes reaches a disk at all. Named for
+ * the port, so that a restart on it sweeps what a crash left; daemons on --port 0 could share no port, so theirs is
+ * named for the process.
+ */
 export async function resolveScratchRoot(configured: string | null, port: number): Promise<ScratchRoot> {
-  const dir = configured ?? (existsSync('/dev/shm') ? `/dev/shm/infernode-${port}` : path.join(os.tmpdir(), `infernode-${port}`));
+  const name = port === 0 ? `infernode-0-${process.pid}` : `infernode-${port}`;
+  const dir = configured ?? (existsSync('/dev/shm') ? `/dev/shm/${name}` : path.join(os.tmpdir(), name));
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const fs = await statfs(dir);
   return { dir: path.resolve(dir), memoryBacked: fs.type === TMPFS_MAGIC };
@@ -99,10 +105,10 @@ export class ScratchStore {
     return scratch;
   }
 
-  /** Erases whatever a previous process left (a crash, kill -9). Runs before the node reports ready. */
+  /** Erases whatever a previous process left (a crash, kill -9). Runs once the root is claimed, before the node reports ready. */
   async sweep(): Promise<number> {
     let swept = 0;
-    for (const entry of await readdir(this.root)) {
+    for (const entry of (await readdir(this.root)).filter((name) => !isClaimFile(name))) {
       const target = path.join(this.root, entry);
       try {
         await stat(target);

@@ -26,6 +26,14 @@ export class SourceClosedEarly extends Error {
   }
 }
 
+/** The entry's file is no longer on disk: something outside this process removed it. */
+export class ScratchFileGone extends Error {
+  constructor() {
+    super('the scratch file is gone from disk');
+    this.name = 'ScratchFileGone';
+  }
+}
+
 /** Bytes on disk changed by `delta` (positive on write, negative on erase). */
 export type UsageListener = (delta: number) => void;
 
@@ -124,7 +132,10 @@ export class Vault {
   async read(name: string): Promise<Buffer> {
     const entry = this.entries.get(name);
     if (!entry || this.erased || !this.key) throw new Error('no such scratch entry');
-    return open(this.key, await this.files.read(entry.file, entry.sealedBytes));
+    const sealed = await this.files.read(entry.file, entry.sealedBytes).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? new ScratchFileGone() : err;
+    });
+    return open(this.key, sealed);
   }
 
   /** Returns whether it had anything to erase. */

@@ -14,6 +14,7 @@ import type { FfmpegUnavailable, VideoEncoding } from '../media/ffmpeg-binary.js
 import { Executor } from '../runtime/executor.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
 import type { DeviceSpec } from '../runtime/model-types.js';
+import { claimScratchRoot } from '../scratch/scratch-claim.js';
 import { ScratchStore, resolveScratchRoot } from '../scratch/scratch-store.js';
 import { memoryFiles, pooledFiles } from '../scratch/scratch-files.js';
 import { installAccessLog } from './access-log.js';
@@ -66,7 +67,7 @@ export interface InfernodeNode {
   readiness: Readiness;
   executors: Executor[];
   media: MediaPool;
-  /** sweeps scratch, starts listening (unless `listen` is false), then loads the preloaded models */
+  /** sweeps scratch (claimed by buildNode), starts listening (unless `listen` is false), then loads the preloaded models */
   start(options?: { listen?: boolean }): Promise<void>;
   /** SIGTERM: drain, erase everything, close */
   shutdown(): Promise<void>;
@@ -79,6 +80,8 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
   const unlowered = await lowerComputeThreads(config.computeNice);
   if (unlowered) log.warn({ reason: unlowered }, 'compute threads keep the main thread\'s priority');
   const root = await resolveScratchRoot(config.scratchDir, config.port);
+  // before anything else is built: a root that another daemon holds stops this one here, its files untouched
+  const claim = await claimScratchRoot(root.dir);
   if (!root.memoryBacked) log.warn({ scratchDir: root.dir }, 'scratch storage is not on tmpfs; ciphertext of job inputs will reach a disk');
   const scratch = new ScratchStore(root.dir, {
     usage: (bytes) => metrics.scratchBytes.set(bytes),
@@ -184,6 +187,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
       await metricsApp?.close();
       await Promise.all(executors.map((e) => e.close()));
       await media.destroy();
+      await claim.release();
       // the default per-port root under /dev/shm goes too (rmdir: only when empty); an operator's --scratch-dir stays
       if (config.scratchDir === null) await rmdir(root.dir).catch(() => undefined);
       gpu.stop();

@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { DEFAULT_CONFIG, type Config } from '../../src/config/options.js';
+import { isClaimFile } from '../../src/scratch/scratch-claim.js';
 import { buildNode, type InfernodeNode } from '../../src/server/app.js';
 import { nodeOptionsFromConfig } from '../../src/server/node-options.js';
 import { fixtureModelsDir } from './fixtures.js';
@@ -14,6 +15,8 @@ export interface TestNode {
   /** every log line the node wrote, as text */
   logs: string[];
   scratchDir: string;
+  /** what jobs left in scratch: the root's entries but the node's claim on it */
+  jobScratch(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export async function startNode(options: TestNodeOptions = {}): Promise<TestNode
     url,
     logs,
     scratchDir: node.scratch.root,
+    jobScratch: async () => (await readdir(node.scratch.root)).filter((name) => !isClaimFile(name)),
     async close() {
       await node.shutdown();
       await rm(tmp, { recursive: true, force: true });

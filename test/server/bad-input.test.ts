@@ -1,7 +1,6 @@
 import t, { type Test } from 'tap';
 import net from 'node:net';
 import http from 'node:http';
-import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode } from '../helpers/node.js';
 import { TENSOR_JOB, call, rawExchange } from '../helpers/http.js';
@@ -24,8 +23,8 @@ function badInput(name: string, fn: (t: Test) => Promise<void>): void {
   t.test(name, async (t) => {
     await fn(t);
     t.equal((await call(node, 'GET', '/healthz')).status, 200, 'the daemon stays healthy');
-    for (let i = 0; i < 100 && (await readdir(node.scratchDir)).length; i++) await sleep(20);
-    t.same(await readdir(node.scratchDir), [], 'nothing left in scratch');
+    for (let i = 0; i < 100 && (await node.jobScratch()).length; i++) await sleep(20);
+    t.same(await node.jobScratch(), [], 'nothing left in scratch');
   });
 }
 

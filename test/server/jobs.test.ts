@@ -1,7 +1,6 @@
 import t from 'tap';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { readdir } from 'node:fs/promises';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode } from '../helpers/node.js';
@@ -100,7 +99,7 @@ t.test('a multipart job reads its tensor from an uploaded part, and the upload i
   t.equal(res.status, 200, res.text);
   const want = await expectedOutputs([1, 2, 3, 4]);
   for (const out of res.body.result.outputs) t.same(out.data, want[out.name]);
-  t.same(await readdir(node.scratchDir), [], 'nothing left in scratch');
+  t.same(await node.jobScratch(), [], 'nothing left in scratch');
   t.equal(node.node.scratch.bytes, 0);
 });
 
@@ -129,10 +128,10 @@ t.test('a client that sends a whole upload and goes away at once leaves nothing 
     socket.write(Buffer.concat([head, body]));
     socket.destroy();
   }
-  let left = await readdir(node.scratchDir);
+  let left = await node.jobScratch();
   for (let i = 0; i < 100 && left.length; i++) {
     await sleep(20);
-    left = await readdir(node.scratchDir);
+    left = await node.jobScratch();
   }
   t.same(left, [], 'the partial uploads were erased');
 });

@@ -1,6 +1,5 @@
 import t from 'tap';
 import http from 'node:http';
-import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifySignature } from '../../src/jobs/webhooks/signature.js';
 import { startNode } from '../helpers/node.js';
@@ -67,7 +66,7 @@ t.test('timeout_s bounds the run: the job fails with timeout and leaves nothing'
   const res = await call(node, 'POST', '/v1/jobs', { body: busyJob(30000, { timeout_s: 0.3 }), headers: { prefer: 'wait=30' } });
   t.equal(res.body.status, 'failed');
   t.equal(res.body.error.code, 'timeout');
-  t.same(await readdir(node.scratchDir), []);
+  t.same(await node.jobScratch(), []);
 });
 
 t.test('a webhook is POSTed on the terminal state, signed with the secret', async (t) => {

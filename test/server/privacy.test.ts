@@ -1,5 +1,4 @@
 import t from 'tap';
-import { readdir } from 'node:fs/promises';
 import { startNode } from '../helpers/node.js';
 import { TENSOR_JOB, call, rawExchange, readEvents } from '../helpers/http.js';
 
@@ -44,7 +43,7 @@ t.test('user content sent through every route never reaches a log line or a metr
   t.notMatch(metrics.text, CANARY, 'no metric label holds user content');
   t.ok(node.logs.length > answers.length, 'the node did log (access lines)');
   t.notOk(node.logs.some((line) => line.includes(CANARY)), 'no log line holds user content');
-  t.same(await readdir(node.scratchDir), []);
+  t.same(await node.jobScratch(), []);
 });
 
 t.test("a request Node's HTTP parser refuses is answered in the node's shape, and its bytes are not logged", async (t) => {

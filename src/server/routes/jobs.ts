@@ -5,7 +5,7 @@ import { parseIdempotencyKey, parseSubmitRequest } from '../../jobs/submit-reque
 import { JOB_TYPES, type JobStatus, type JobType } from '../../jobs/types.js';
 import type { Job } from '../../jobs/job.js';
 import type { PreparedJob } from '../../jobs/job-service.js';
-import { SourceClosedEarly } from '../../scratch/vault.js';
+import { ScratchFileGone, SourceClosedEarly } from '../../scratch/vault.js';
 import type { UploadSet } from '../../pipelines/job-handler.js';
 import { openEventStream } from '../sse.js';
 import type { RouteContext } from './route-context.js';
@@ -162,7 +162,9 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
   app.get<{ Params: { id: string; name: string } }>('/v1/jobs/:id/outputs/:name', { config: { scope: 'jobs:read' }, schema: { summary: 'Download an output', tags: ['jobs'] } }, async (request, reply) => {
     const job = jobs.get(request.params.id, request.principal);
     request.jobId = job.id;
-    const output = await jobs.readOutput(job, request.params.name);
+    const output = await jobs.readOutput(job, request.params.name).catch((err: unknown) => {
+      throw err instanceof ScratchFileGone ? new ApiError('not_found', 'the output is no longer in scratch storage', 'name') : err;
+    });
     void reply.header('Content-Type', output.contentType).header('Content-Length', String(output.data.length)).header('Cache-Control', 'no-store');
     return reply.send(output.data);
   });
