@@ -1,14 +1,14 @@
 import type { Config } from '../config/options.js';
 import { ConfigError } from '../config/options.js';
 import { DeviceError } from '../runtime/devices.js';
-import { ScratchRootClaimed } from '../scratch/scratch-claim.js';
+import { ScratchRootUnusable } from '../scratch/scratch-root.js';
 import { buildNode } from '../server/app.js';
 import { nodeOptionsFromConfig } from '../server/node-options.js';
 
 /** What the operator must fix is one line and exit 2 (main.ts), not a stack trace. */
 function asConfigError(err: unknown): never {
   if (err instanceof DeviceError) throw new ConfigError(err.message);
-  if (err instanceof ScratchRootClaimed) throw new ConfigError(`--scratch-dir: ${err.message}; give each daemon its own --port or --scratch-dir`);
+  if (err instanceof ScratchRootUnusable) throw new ConfigError(`--scratch-dir: ${err.message}`);
   throw err;
 }
 

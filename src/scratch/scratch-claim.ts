@@ -6,17 +6,18 @@
 import { readFileSync } from 'node:fs';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ScratchRootUnusable, unusable } from './scratch-root.js';
 
 const PREFIX = '.claim-';
 
 /** Another live process holds the root. */
-export class ScratchRootClaimed extends Error {
+export class ScratchRootClaimed extends ScratchRootUnusable {
+  override name = 'ScratchRootClaimed';
   constructor(
     readonly root: string,
     readonly pid: number,
   ) {
-    super(`${root} is in use by a live infernode (pid ${pid})`);
-    this.name = 'ScratchRootClaimed';
+    super(`${root} is in use by a live infernode (pid ${pid}); give each daemon its own --port or --scratch-dir`);
   }
 }
 
@@ -54,12 +55,15 @@ function isLive(pid: number, started: string): boolean {
 
 /**
  * Claims `root` for this process, taking over the claims of dead processes (their leftovers are for the sweep).
- * Throws ScratchRootClaimed when a live process holds it, or the file system's error when the root is not writable.
+ * Throws ScratchRootClaimed when a live process holds it. Writing the claim proves the root writable: a root that
+ * is not fails here, not in every job.
  */
 export async function claimScratchRoot(root: string): Promise<ScratchClaim> {
   const mine = claimName(process.pid, startTime(process.pid));
   const file = path.join(root, mine);
-  await writeFile(file, '', { mode: 0o600 });
+  await writeFile(file, '', { mode: 0o600 }).catch((err: unknown) => {
+    throw unusable(root, 'is not writable', err);
+  });
   for (const name of (await readdir(root)).filter((n) => isClaimFile(n) && n !== mine)) {
     const [pid = '', started = ''] = name.slice(PREFIX.length).split('-');
     if (isLive(Number(pid), started)) {

@@ -1,6 +1,4 @@
-import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import os from 'node:os';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KeyPool } from './key-pool.js';
 import { isClaimFile } from './scratch-claim.js';
@@ -15,26 +13,6 @@ export interface ScratchObserver {
   eraseFailed(err: unknown): void;
   /** key memory could not be locked (reported once) */
   lockRefused?(reason: string): void;
-}
-
-const TMPFS_MAGIC = 0x01021994;
-
-export interface ScratchRoot {
-  dir: string;
-  memoryBacked: boolean;
-}
-
-/**
- * The default root: tmpfs (/dev/shm) where the host has one, so nothing a job writes reaches a disk at all. Named for
- * the port, so that a restart on it sweeps what a crash left; daemons on --port 0 could share no port, so theirs is
- * named for the process.
- */
-export async function resolveScratchRoot(configured: string | null, port: number): Promise<ScratchRoot> {
-  const name = port === 0 ? `infernode-0-${process.pid}` : `infernode-${port}`;
-  const dir = configured ?? (existsSync('/dev/shm') ? `/dev/shm/${name}` : path.join(os.tmpdir(), name));
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const fs = await statfs(dir);
-  return { dir: path.resolve(dir), memoryBacked: fs.type === TMPFS_MAGIC };
 }
 
 /**

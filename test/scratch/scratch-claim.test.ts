@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ScratchRootClaimed, claimScratchRoot } from '../../src/scratch/scratch-claim.js';
-import { resolveScratchRoot } from '../../src/scratch/scratch-store.js';
+import { resolveScratchRoot } from '../../src/scratch/scratch-root.js';
 
 const CLAIM_MODULE = new URL('../../src/scratch/scratch-claim.js', import.meta.url).href;
 const newRoot = () => mkdtemp(path.join(os.tmpdir(), 'infernode-claim-'));
