@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, statfs } from 'node:fs/promises';
+import { mkdir, stat, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -14,6 +14,30 @@ export class ScratchRootUnusable extends Error {
 export const unusable = (dir: string, what: string, err: unknown): ScratchRootUnusable =>
   new ScratchRootUnusable(`${dir} ${what} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir takes ENOENT for a missing parent and retries for good where a
+ * file system refuses the directory itself (/proc/x).
+ */
+async function makeRoot(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = dir; ; at = path.dirname(at)) {
+    const found = await stat(at).catch((err: NodeJS.ErrnoException) => {
+      // ENOTDIR: a file on the way up, which the walk names
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+      throw unusable(dir, 'cannot be created', err);
+    });
+    if (found?.isDirectory()) break;
+    if (found) throw new ScratchRootUnusable(at === dir ? `${dir} is not a directory` : `${dir} cannot be created: ${at} is not a directory`);
+    missing.unshift(at);
+  }
+  for (const level of missing) {
+    await mkdir(level, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      // made meanwhile by another process: fine, if it is a directory (the next level, or the claim, will tell)
+      if (err.code !== 'EEXIST') throw unusable(dir, 'cannot be created', err);
+    });
+  }
+}
+
 export interface ScratchRoot {
   dir: string;
   memoryBacked: boolean;
@@ -27,7 +51,7 @@ export interface ScratchRoot {
 export async function resolveScratchRoot(configured: string | null, port: number): Promise<ScratchRoot> {
   const name = port === 0 ? `infernode-0-${process.pid}` : `infernode-${port}`;
   const dir = path.resolve(configured ?? (existsSync('/dev/shm') ? `/dev/shm/${name}` : path.join(os.tmpdir(), name)));
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeRoot(dir);
   const fs = await statfs(dir);
   return { dir, memoryBacked: fs.type === TMPFS_MAGIC };
 }
