@@ -77,6 +77,8 @@ export interface InfernodeNode {
 export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
   const { config } = options;
   const log = createLogger(config.logLevel, options.logStream);
+  // before the executors and the media pool exist: their threads would keep a refused start from exiting
+  const webhooks = options.webhooks(log);
   const metrics = createMetrics();
   const unlowered = await lowerComputeThreads(config.computeNice);
   if (unlowered) log.warn({ reason: unlowered }, 'compute threads keep the main thread\'s priority');
@@ -110,7 +112,7 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     metrics,
     log,
     handlers: createJobHandlers({ videoEncoding: options.videoEncoding, computeNice: config.computeNice }),
-    webhooks: options.webhooks(log),
+    webhooks,
     limits: { uploadLimitBytes: config.uploadLimitBytes, bodyLimitBytes: config.bodyLimitBytes },
     queueSize: config.queueSize,
     concurrency: config.concurrency,
