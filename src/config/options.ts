@@ -63,9 +63,12 @@ const size: Parse<number> = (raw, flag) => {
   const n = parseSize(raw);
   return n !== null && n > 0 ? n : fail(flag, `expected a size such as 32MiB or 1048576, got "${raw}"`);
 };
+/** Node's timers take at most 2^31-1 ms; a longer one fires at once (a job would time out as it starts). */
+export const MAX_DURATION_S = Math.floor((2 ** 31 - 1) / 1000);
 const duration: Parse<number> = (raw, flag) => {
   const n = parseDuration(raw);
-  return n !== null && n > 0 ? n : fail(flag, `expected a duration such as 600, 600s or 10m, got "${raw}"`);
+  if (n === null || n <= 0) return fail(flag, `expected a duration such as 600, 600s or 10m, got "${raw}"`);
+  return n <= MAX_DURATION_S ? n : fail(flag, `at most ${MAX_DURATION_S}s (about 24.8 days, the longest timer Node.js sets), got "${raw}"`);
 };
 const text: Parse<string> = (raw, flag) => (raw.length > 0 ? raw : fail(flag, 'expected a value'));
 const list: Parse<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { ConfigError, DEFAULT_CONFIG, helpText, parseConfig } from '../../src/config/options.js';
+import { ConfigError, DEFAULT_CONFIG, MAX_DURATION_S, helpText, parseConfig } from '../../src/config/options.js';
+import { parseSubmitRequest } from '../../src/jobs/submit-request.js';
 
 t.test('defaults match the contract', async (t) => {
   const c = parseConfig([], {});
@@ -56,4 +57,25 @@ t.test('a bad flag or value is one line naming the flag', async (t) => {
     t.match(err.message, message);
     t.notMatch(err.message, /\n/);
   }
+});
+
+t.test('a duration past the longest timer Node.js sets is refused, naming the limit', async (t) => {
+  for (const flag of ['timeout', 'max-timeout', 'output-ttl', 'drain-timeout', 'request-timeout']) {
+    const err = t.throws(() => parseConfig([`--${flag}`, '1000h'], {})) as unknown as Error;
+    t.ok(err instanceof ConfigError, flag);
+    t.match(err.message, new RegExp(`^--${flag}: at most ${MAX_DURATION_S}s .*got "1000h"$`));
+  }
+  const longest = `${MAX_DURATION_S}s`;
+  const c = parseConfig(['--timeout', longest, '--max-timeout', longest, '--output-ttl', longest, '--drain-timeout', longest], {});
+  t.equal(c.maxTimeoutS, MAX_DURATION_S);
+  t.ok(MAX_DURATION_S * 1000 <= 2 ** 31 - 1);
+});
+
+t.test("a job's timeout_s and output_ttl_s are bounded by the flags, so no job timer can overflow either", async (t) => {
+  const longest = `${MAX_DURATION_S}s`;
+  const defaults = parseConfig(['--max-timeout', longest, '--output-ttl', longest], {});
+  const job = (fields: Record<string, number>) => () => parseSubmitRequest({ type: 'tensor', model: 'm', input: {}, ...fields }, defaults);
+  t.throws(job({ timeout_s: MAX_DURATION_S + 1 }), { code: 'invalid_input', field: 'timeout_s' });
+  t.throws(job({ output_ttl_s: MAX_DURATION_S + 1 }), { code: 'invalid_input', field: 'output_ttl_s' });
+  t.equal(job({ timeout_s: MAX_DURATION_S })().timeoutS, MAX_DURATION_S);
 });
