@@ -21,6 +21,8 @@ export interface ModelEntry {
 /** The models of --models-dir and where each is loaded. Main thread; the executors hold the sessions. */
 export class ModelRegistry {
   private readonly entries = new Map<string, ModelEntry>();
+  private readonly loadsInFlight = new Set<Promise<unknown>>();
+  private stopped = false;
 
   constructor(
     private readonly modelsDir: string,
@@ -48,7 +50,7 @@ export class ModelRegistry {
     const wanted = [...this.entries.values()].filter(
       (e) => e.spec && (preload === 'all' ? e.spec.manifest.preload !== false : preload !== 'none' && preload.includes(e.name)),
     );
-    await Promise.all(wanted.map((e) => this.load(e.name)));
+    if (!this.stopped) await Promise.all(wanted.map((e) => this.load(e.name)));
   }
 
   list(): ModelEntry[] {
@@ -76,6 +78,15 @@ export class ModelRegistry {
     return this.executors.filter((e) => entry.devices.includes(e.device.id));
   }
 
+  /**
+   * Shutdown: starts no more loads, and resolves once none is in flight (an executor terminated inside a model load
+   * aborts the whole process).
+   */
+  async stopLoading(): Promise<void> {
+    this.stopped = true;
+    while (this.loadsInFlight.size > 0) await Promise.allSettled([...this.loadsInFlight]);
+  }
+
   get pendingLoads(): string[] {
     return this.list().filter((e) => e.status === 'loading').map((e) => e.name);
   }
@@ -90,6 +101,8 @@ export class ModelRegistry {
       if (!this.entries.has(name)) throw new ApiError('model_not_found', 'no model directory of that name under --models-dir', 'name');
       return this.failed(this.entries.get(name)!, err);
     }
+    // checked after the last await before the load is in flight, so that stopLoading() cannot miss it
+    if (this.stopped) throw new ApiError('draining', 'the node is shutting down', undefined, 5);
     const entry = this.entries.get(name) ?? {
       name, spec, status: 'unloaded' as ModelStatus, metadata: null, devices: [], lastError: null, createdUnix: Math.floor(Date.now() / 1000),
     };
@@ -99,7 +112,7 @@ export class ModelRegistry {
     const targets = this.targetsFor(spec);
     const started = performance.now();
     try {
-      const loaded = await Promise.all(targets.map((executor) => executor.load(spec)));
+      const loaded = await this.inFlight(Promise.all(targets.map((executor) => executor.load(spec))));
       entry.metadata = loaded[0]!.metadata;
       entry.devices = targets.map((t) => t.device.id);
       entry.status = 'loaded';
@@ -144,6 +157,15 @@ export class ModelRegistry {
   private async reloadOn(executor: Executor): Promise<void> {
     const held = this.list().filter((e) => e.devices.includes(executor.device.id) && e.spec);
     this.log.error({ device: executor.device.id, models: held.map((e) => e.name) }, 'executor restarted; reloading its models');
-    await Promise.all(held.map((e) => executor.load(e.spec!).catch((err) => this.failed(e, err))));
+    await Promise.all(held.map((e) => this.inFlight(executor.load(e.spec!)).catch((err) => this.failed(e, err))));
+  }
+
+  private async inFlight<T>(load: Promise<T>): Promise<T> {
+    this.loadsInFlight.add(load);
+    try {
+      return await load;
+    } finally {
+      this.loadsInFlight.delete(load);
+    }
   }
 }

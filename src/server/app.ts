@@ -1,4 +1,5 @@
 import { rmdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -160,32 +161,47 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
   await app.register(openapiRoutes);
 
   let metricsApp: FastifyInstance | null = null;
+  // a shutdown waits for the sweep and the listeners (a listener opened after it closed them would keep the process
+  // alive), but not for the preload: it ends the start instead
+  let opened: Promise<unknown> = Promise.resolve();
+  let stopRequested = (): void => undefined;
+  const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
+
+  const open = async (listen: boolean): Promise<void> => {
+    const swept = await scratch.sweep();
+    if (swept) log.warn({ swept }, 'erased job scratch left by an earlier process');
+    readiness.sweepDone = true;
+    if (!listen || readiness.draining) return;
+    await app.listen({ host: config.host, port: config.port });
+    if (config.metricsPort === null || readiness.draining) return;
+    metricsApp = Fastify({ logger: false });
+    installErrorHandling(metricsApp);
+    await metricsApp.register(metricsRoutes, { registry: metrics.registry, requireScope: false });
+    await metricsApp.listen({ host: config.host, port: config.metricsPort });
+  };
 
   return {
     app, config, log, metrics, jobs, registry, scratch, readiness, executors, media,
     async start({ listen = true } = {}) {
-      const swept = await scratch.sweep();
-      if (swept) log.warn({ swept }, 'erased job scratch left by an earlier process');
-      readiness.sweepDone = true;
-      if (listen) {
-        await app.listen({ host: config.host, port: config.port });
-        if (config.metricsPort !== null) {
-          metricsApp = Fastify({ logger: false });
-          installErrorHandling(metricsApp);
-          await metricsApp.register(metricsRoutes, { registry: metrics.registry, requireScope: false });
-          await metricsApp.listen({ host: config.host, port: config.metricsPort });
-        }
-      }
-      await registry.init(config.preload);
+      const opening = open(listen);
+      opened = opening.catch(() => undefined);
+      await opening;
+      if (readiness.draining) return;
+      await Promise.race([registry.init(config.preload), stopping]);
+      if (readiness.draining) return;
       readiness.preloadDone = true;
       metrics.ready.set(readiness.ready ? 1 : 0);
       log.info({ models: registry.list().map((m) => ({ name: m.name, status: m.status })) }, 'node ready');
     },
     async shutdown() {
       readiness.draining = true;
+      stopRequested();
       metrics.ready.set(0);
       log.info({ graceS: config.drainTimeoutS }, 'draining');
-      await jobs.drain(config.drainTimeoutS);
+      await opened;
+      // loads in flight (a preload cut short) get the drain's grace too: closing an executor inside one aborts
+      const loadsGrace = sleep(config.drainTimeoutS * 1000, undefined, { ref: false });
+      await Promise.all([jobs.drain(config.drainTimeoutS), Promise.race([registry.stopLoading(), loadsGrace])]);
       await app.close();
       await metricsApp?.close();
       await Promise.all(executors.map((e) => e.close()));
