@@ -16,15 +16,22 @@ function asConfigError(err: unknown): never {
 export async function serve(config: Config): Promise<number> {
   const node = await buildNode(await nodeOptionsFromConfig(config).catch(asConfigError)).catch(asConfigError);
   let stopping = false;
+  let repeatLogged = false;
   const stopped = new Promise<void>((resolve) => {
+    // every signal, not once: after a `once` handler a second SIGTERM (an impatient operator, a supervisor that
+    // repeats) would kill the process mid-drain, with job inputs still in scratch
     const stop = (signal: string): void => {
-      if (stopping) return;
+      if (stopping) {
+        if (!repeatLogged) node.log.warn({ signal }, 'signal ignored: the drain is in progress');
+        repeatLogged = true;
+        return;
+      }
       stopping = true;
       node.log.info({ signal }, 'signal received');
       void node.shutdown().then(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
   try {
     await node.start();
