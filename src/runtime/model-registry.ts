@@ -64,13 +64,13 @@ export class ModelRegistry {
   /** The model a job may run on, or the 4xx that says why not. */
   require(name: string, type?: ModelType): ModelEntry & { spec: ModelSpec; metadata: ModelMetadata } {
     const entry = MODEL_NAME.test(name) ? this.entries.get(name) : undefined;
-    if (!entry || !entry.spec) throw new ApiError('model_not_found', 'no model of that name on this node (GET /v1/models lists them)', 'model');
+    if (!entry) throw new ApiError('model_not_found', 'no model of that name on this node (GET /v1/models lists them)', 'model');
+    // listed as failed by /v1/models, so not "not found": the operator has a model to fix
+    if (!entry.spec) throw new ApiError('not_ready', `model cannot be used: ${entry.lastError}`, 'model', 5);
     if (type && entry.spec.type !== type) {
       throw new ApiError('invalid_input', `model is a ${entry.spec.type} model, not a ${type} model`, 'model');
     }
-    if (!entry.metadata || entry.devices.length === 0) {
-      throw new ApiError('not_ready', `model is ${entry.status === 'loading' ? 'still loading' : 'not loaded'}`, 'model', 5);
-    }
+    if (!entry.metadata || entry.devices.length === 0) throw new ApiError('not_ready', `model ${this.unreadyReason(entry)}`, 'model', 5);
     return entry as ModelEntry & { spec: ModelSpec; metadata: ModelMetadata };
   }
 
@@ -137,6 +137,11 @@ export class ModelRegistry {
     for (const e of holders) this.metrics.modelLoaded.set({ model: name, device: e.device.id }, 0);
     this.log.info({ model: name }, 'model unloaded');
     return entry;
+  }
+
+  private unreadyReason(entry: ModelEntry): string {
+    if (entry.status === 'loading') return 'is still loading';
+    return entry.status === 'failed' ? `failed to load: ${entry.lastError}` : 'is not loaded';
   }
 
   private targetsFor(spec: ModelSpec): Executor[] {
