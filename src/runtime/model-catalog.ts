@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { JOB_TYPES } from '../jobs/types.js';
@@ -64,21 +65,38 @@ export interface CatalogEntry {
   problem: string | null;
 }
 
+/**
+ * Whether an entry of the models dir is a model directory. A symbolic link counts by its target, as `models check`
+ * sees it; a link that leads nowhere (broken, a loop) is a model that cannot be used, not one that is not there.
+ */
+async function isModelDir(modelsDir: string, entry: Dirent): Promise<boolean> {
+  if (entry.name.startsWith('.')) return false;
+  if (!entry.isSymbolicLink()) return entry.isDirectory();
+  try {
+    return (await stat(path.join(modelsDir, entry.name))).isDirectory();
+  } catch (err) {
+    throw new ModelLayoutError(`symbolic link that leads to no directory (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+}
+
+async function catalogEntry(modelsDir: string, entry: Dirent): Promise<CatalogEntry | null> {
+  try {
+    if (!(await isModelDir(modelsDir, entry))) return null;
+    return { name: entry.name, spec: await detectModel(path.join(modelsDir, entry.name)), problem: null };
+  } catch (err) {
+    return { name: entry.name, spec: null, problem: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 /** Lists every model directory of `modelsDir` with its spec or the reason it cannot be used. */
 export async function scanModels(modelsDir: string): Promise<CatalogEntry[]> {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = (await readdir(modelsDir, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+    entries = await readdir(modelsDir, { withFileTypes: true });
   } catch {
     return [];
   }
-  return Promise.all(
-    names.sort().map(async (name): Promise<CatalogEntry> => {
-      try {
-        return { name, spec: await detectModel(path.join(modelsDir, name)), problem: null };
-      } catch (err) {
-        return { name, spec: null, problem: err instanceof Error ? err.message : String(err) };
-      }
-    }),
-  );
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const found = await Promise.all(entries.map((entry) => catalogEntry(modelsDir, entry)));
+  return found.filter((e): e is CatalogEntry => e !== null);
 }
