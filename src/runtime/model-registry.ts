@@ -47,6 +47,10 @@ export class ModelRegistry {
       });
       if (found.problem) this.log.warn({ model: found.name, problem: found.problem }, 'model directory skipped');
     }
+    // a warning, not a refusal: the models volume changes apart from the flags, and one model gone from it should
+    // not keep every node of a fleet from starting
+    const unknown = Array.isArray(preload) ? preload.filter((name) => !this.entries.has(name)) : [];
+    if (unknown.length) this.log.warn({ models: unknown }, '--preload names models that --models-dir does not have');
     const wanted = [...this.entries.values()].filter(
       (e) => e.spec && (preload === 'all' ? e.spec.manifest.preload !== false : preload !== 'none' && preload.includes(e.name)),
     );

@@ -1,5 +1,6 @@
+import { readdir } from 'node:fs/promises';
 import type { DestinationStream } from 'pino';
-import type { Config } from '../config/options.js';
+import { ConfigError, type Config } from '../config/options.js';
 import { webhookDispatcherFromConfig } from '../jobs/webhooks/dispatcher.js';
 import { isFfmpegUnavailable, prepareVideoEncoding } from '../media/ffmpeg-binary.js';
 import { nativeStatus } from '../native/kernels.js';
@@ -10,6 +11,14 @@ import { authenticatorFromConfig } from './auth/from-config.js';
 import { authPlugin } from './auth/plugin.js';
 import { buildHttpsOptions } from './auth/tls-options.js';
 
+/** A models dir that cannot be listed would make a node that is ready with no models, and says nothing. */
+async function requireModelsDir(dir: string): Promise<void> {
+  await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    const why = err.code === 'ENOENT' ? 'does not exist' : err.code === 'ENOTDIR' ? 'is not a directory' : `cannot be read (${err.code})`;
+    throw new ConfigError(`--models-dir: ${dir} ${why}`);
+  });
+}
+
 /**
  * Everything `infernode serve` decides before building the node: auth policy and tokens, TLS, devices (with
  * NVML's GPU count), webhooks, and the facts the start-up log and /readyz report. Throws ConfigError or
@@ -18,6 +27,7 @@ import { buildHttpsOptions } from './auth/tls-options.js';
 export async function nodeOptionsFromConfig(config: Config, extra: { logStream?: DestinationStream } = {}): Promise<NodeOptions> {
   const authenticator = await authenticatorFromConfig(config);
   const https = await buildHttpsOptions(config);
+  await requireModelsDir(config.modelsDir);
   const { nvml, reason: nvmlNote } = openNvml();
   const { devices, warning } = resolveDevices(config.device, nvml ? nvml.gpuCount : null);
   const videoEncoding = await prepareVideoEncoding(config.videoEncoder);
