@@ -56,8 +56,9 @@ const fail = (flag: string, why: string): never => {
 const int =
   (min: number, max: number): Parse<number> =>
   (raw, flag) => {
-    const n = Number(raw);
-    return Number.isInteger(n) && n >= min && n <= max ? n : fail(flag, `expected an integer from ${min} to ${max}, got "${raw}"`);
+    // digits only: Number() would take "0x4849", "1.85e4" and " " (as 0)
+    const n = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+    return n >= min && n <= max ? n : fail(flag, `expected an integer from ${min} to ${max}, got "${raw}"`);
   };
 const size: Parse<number> = (raw, flag) => {
   const n = parseSize(raw);

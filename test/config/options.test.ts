@@ -79,3 +79,13 @@ t.test("a job's timeout_s and output_ttl_s are bounded by the flags, so no job t
   t.throws(job({ output_ttl_s: MAX_DURATION_S + 1 }), { code: 'invalid_input', field: 'output_ttl_s' });
   t.equal(job({ timeout_s: MAX_DURATION_S })().timeoutS, MAX_DURATION_S);
 });
+
+t.test('integer flags take plain decimal digits only', async (t) => {
+  for (const raw of ['0x4849', '1.85e4', ' ', '18530.0', '+18530', '1_000', '18530 ']) {
+    const err = t.throws(() => parseConfig(['--port', raw], {})) as unknown as Error;
+    t.match(err.message, /^--port: expected an integer from 0 to 65535/, JSON.stringify(raw));
+  }
+  t.throws(() => parseConfig(['--concurrency', 'chat=0x10'], {}), /--concurrency: expected an integer/);
+  t.throws(() => parseConfig([], { INFERNODE_QUEUE_SIZE: '1e3' }), /--queue-size: expected an integer/);
+  t.equal(parseConfig(['--port', '08080'], {}).port, 8080);
+});
