@@ -198,11 +198,15 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
       stopRequested();
       metrics.ready.set(0);
       log.info({ graceS: config.drainTimeoutS }, 'draining');
+      const graceMs = config.drainTimeoutS * 1000;
+      // requests still in flight at the drain's end (a slow upload) are cut off: closing waits for them otherwise
+      const cutOff = setTimeout(() => app.server.closeAllConnections(), graceMs);
       await opened;
       // loads in flight (a preload cut short) get the drain's grace too: closing an executor inside one aborts
-      const loadsGrace = sleep(config.drainTimeoutS * 1000, undefined, { ref: false });
+      const loadsGrace = sleep(graceMs, undefined, { ref: false });
       await Promise.all([jobs.drain(config.drainTimeoutS), Promise.race([registry.stopLoading(), loadsGrace])]);
       await app.close();
+      clearTimeout(cutOff);
       await metricsApp?.close();
       await Promise.all(executors.map((e) => e.close()));
       await media.destroy();
