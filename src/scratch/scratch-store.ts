@@ -7,6 +7,9 @@ import { Vault } from './vault.js';
 
 export type ErasureReason = 'finished' | 'expired' | 'deleted' | 'startup_sweep' | 'shutdown';
 
+/** what forJob names a job's directory: its job id */
+const JOB_DIR = /^job_[0-9A-Za-z]+$/;
+
 export interface ScratchObserver {
   usage(totalBytes: number): void;
   erased(reason: ErasureReason): void;
@@ -83,10 +86,16 @@ export class ScratchStore {
     return scratch;
   }
 
-  /** Erases whatever a previous process left (a crash, kill -9). Runs once the root is claimed, before the node reports ready. */
-  async sweep(): Promise<number> {
+  /**
+   * Erases the job directories a previous process left (a crash, kill -9). Runs once the root is claimed, before
+   * the node reports ready. Only job directories: a --scratch-dir pointed at a shared directory (/tmp) must not
+   * cost its other files; `left` counts those.
+   */
+  async sweep(): Promise<{ swept: number; left: number }> {
     let swept = 0;
-    for (const entry of (await readdir(this.root)).filter((name) => !isClaimFile(name))) {
+    const entries = (await readdir(this.root)).filter((name) => !isClaimFile(name));
+    const jobDirs = entries.filter((name) => JOB_DIR.test(name));
+    for (const entry of jobDirs) {
       const target = path.join(this.root, entry);
       try {
         await stat(target);
@@ -97,7 +106,7 @@ export class ScratchStore {
         this.observer.eraseFailed(err);
       }
     }
-    return swept;
+    return { swept, left: entries.length - jobDirs.length };
   }
 
   async eraseEverything(reason: ErasureReason): Promise<void> {

@@ -168,8 +168,9 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
   const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
 
   const open = async (listen: boolean): Promise<void> => {
-    const swept = await scratch.sweep();
+    const { swept, left } = await scratch.sweep();
     if (swept) log.warn({ swept }, 'erased job scratch left by an earlier process');
+    if (left) log.warn({ left }, 'the scratch root holds entries the node did not make; they are left as they are (is --scratch-dir shared?)');
     readiness.sweepDone = true;
     if (!listen || readiness.draining) return;
     await app.listen({ host: config.host, port: config.port });

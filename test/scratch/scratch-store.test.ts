@@ -82,9 +82,18 @@ for (const [strategy, io] of [['memory', memoryFiles], ['pooled', pooledFiles]] 
     const { root, s, counts } = await store(io);
     await mkdir(path.join(root, 'job_OLD'));
     await writeFile(path.join(root, 'job_OLD', 'in-0.sealed'), 'left by a crash');
-    t.equal(await s.sweep(), 1);
+    t.same(await s.sweep(), { swept: 1, left: 0 });
     t.same(await readdir(root), []);
     t.same(counts, { startup_sweep: 1 });
+  });
+
+  t.test(`${strategy}: the sweep erases only job directories, not what else shares the root`, async (t) => {
+    const { root, s } = await store(io);
+    await mkdir(path.join(root, 'job_OLD'));
+    await mkdir(path.join(root, 'someone-elses-cache'));
+    await writeFile(path.join(root, 'notes.txt'), 'not the node\'s');
+    t.same(await s.sweep(), { swept: 1, left: 2 });
+    t.same((await readdir(root)).sort(), ['notes.txt', 'someone-elses-cache']);
   });
 
   t.test(`${strategy}: writes in flight together each keep their own file and read back`, async (t) => {
