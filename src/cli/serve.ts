@@ -12,7 +12,7 @@ function asConfigError(err: unknown): never {
   throw err;
 }
 
-/** `infernode serve`: runs until SIGTERM/SIGINT, then drains, erases everything and exits 0. */
+/** `infernode serve`: runs until SIGTERM, SIGINT or SIGHUP, then drains, erases everything and exits 0. */
 export async function serve(config: Config): Promise<number> {
   const node = await buildNode(await nodeOptionsFromConfig(config).catch(asConfigError)).catch(asConfigError);
   let stopping = false;
@@ -30,8 +30,9 @@ export async function serve(config: Config): Promise<number> {
       node.log.info({ signal }, 'signal received');
       void node.shutdown().then(resolve);
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    // SIGHUP too: the node has nothing to reload, and Node's default for it is to die at once, skipping the drain
+    // and the erasure (a closed terminal, or an operator used to `kill -HUP` for a reload)
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
   });
   try {
     await node.start();

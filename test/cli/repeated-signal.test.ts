@@ -8,7 +8,7 @@ import { isClaimFile } from '../../src/scratch/scratch-claim.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-t.test('a second and third SIGTERM during the drain are ignored: the running job finishes, scratch is erased, exit 0', async (t) => {
+t.test('SIGHUP drains as SIGTERM does, and the signals after it are ignored: the running job finishes, scratch is erased, exit 0', async (t) => {
   const scratch = path.join(await mkdtemp(path.join(os.tmpdir(), 'infernode-cli-')), 'scratch');
   const models = await fixtureModelsDir(['busy-tensor']);
   const daemon = await spawnDaemon(['--models-dir', models, '--scratch-dir', scratch, '--device', 'cpu', '--drain-timeout', '60'], {}, ['env', '-u', 'NODE_OPTIONS']);
@@ -25,8 +25,8 @@ t.test('a second and third SIGTERM during the drain are ignored: the running job
   const running = fetch(`${daemon.url}/v1/jobs`, { method: 'POST', headers: { prefer: 'wait=120' }, body: form });
   for (let i = 0; i < 200 && !/infernode_jobs_running\{device="cpu"\} 1/.test(await (await fetch(`${daemon.url}/metrics`)).text()); i++) await sleep(20);
   t.equal((await readdir(scratch)).filter((n) => !isClaimFile(n)).length, 1, 'the job input is in scratch');
-  for (let i = 0; i < 3; i++) {
-    daemon.child.kill('SIGTERM');
+  for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
+    daemon.child.kill(signal);
     await sleep(150);
   }
   t.equal(((await (await running).json()) as { status: string }).status, 'succeeded');
