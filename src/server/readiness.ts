@@ -34,7 +34,7 @@ export class Readiness {
     return reasons;
   }
 
-  report(): { devices: DeviceReport[]; models: Array<{ name: string; type: string | null; status: string; devices: string[] }> } {
+  report(): { devices: DeviceReport[]; models: Array<{ name: string; type: string | null; status: string; devices: string[]; error?: string }> } {
     const extras = this.deviceExtras();
     return {
       devices: this.devices.map((d) => ({
@@ -43,7 +43,7 @@ export class Readiness {
         provider: d.kind === 'cuda' ? 'CUDAExecutionProvider' : 'CPUExecutionProvider',
         ...(extras[d.id] ?? {}),
       })),
-      models: this.registry.list().map((m) => ({ name: m.name, type: m.spec?.type ?? null, status: m.status, devices: m.devices })),
+      models: this.registry.list().map((m) => ({ name: m.name, type: m.spec?.type ?? null, status: m.status, devices: m.devices, ...(m.lastError ? { error: m.lastError } : {}) })),
     };
   }
 }

@@ -40,7 +40,9 @@ t.test('a model that fails to load is reported and the node serves the rest', as
   const node = await buildNode(await nodeOptionsFromConfig(config));
   t.teardown(() => node.shutdown());
   await node.start({ listen: false });
-  t.equal((await node.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'ready for the models that loaded');
+  const ready = await node.app.inject({ method: 'GET', url: '/readyz' });
+  t.equal(ready.statusCode, 200, 'ready for the models that loaded');
+  t.match(ready.json().models.find((m: { name: string }) => m.name === 'broken'), { status: 'failed', error: /\S/ }, '/readyz says why the model failed');
   const models = (await node.app.inject({ method: 'GET', url: '/v1/models' })).json().data;
   t.same(models.map((m: { id: string; status: string }) => [m.id, m.status]).sort(), [['broken', 'failed'], ['tiny-tensor', 'loaded']]);
   const reload = await node.app.inject({ method: 'POST', url: '/v1/models/broken/load' });
