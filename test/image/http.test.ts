@@ -52,6 +52,13 @@ t.test('a refused job input field is named in the message as the request names i
   t.match(res.body.error.message, /^output_compression /);
 });
 
+t.test("output_compression takes OpenAI's range, 0 to 100", async (t) => {
+  for (const output_compression of [0, 100]) {
+    const res = await call(node, 'POST', '/v1/images/generations', { body: { model: 'tiny-sd', prompt: 'a red square', size: '64x64', output_compression, output_format: 'jpeg' } });
+    t.equal(res.status, 200, `output_compression ${output_compression}`);
+  }
+});
+
 t.test('n over the limit and an unknown response_format get 400s naming them', async (t) => {
   const tooMany = await client.images.generate({ model: 'tiny-sd', prompt: 'a red square', n: 9, size: '256x256' }).catch((e: unknown) => e);
   t.match((tooMany as InstanceType<typeof OpenAI.BadRequestError>).error, { param: 'n' });

@@ -25,7 +25,8 @@ function imageInput(body: Json): Json {
     input.height = Number(size[2]);
   }
   if (body.output_format !== undefined && body.output_format !== null) input.format = body.output_format;
-  if (body.output_compression !== undefined && body.output_compression !== null) input.quality = body.output_compression;
+  // OpenAI takes 0–100 (default 100, the best); sharp's quality starts at 1, which is what 0 asks for
+  if (body.output_compression !== undefined && body.output_compression !== null) input.quality = body.output_compression === 0 ? 1 : body.output_compression;
   for (const field of PASSTHROUGH) if (body[field] !== undefined) input[field] = body[field];
   const unknown = Object.keys(body).find((k) => !IGNORED.has(k) && !PASSTHROUGH.includes(k));
   if (unknown !== undefined) throw invalidInput(unknown.slice(0, 64), 'unknown field for /v1/images/generations');
