@@ -1,6 +1,12 @@
+import { createRequire } from 'node:module';
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError, type ErrorCode, ERROR_STATUS, inRequestTerms } from '../errors.js';
 import type { RouteContext } from './route-context.js';
+
+/** Read once: GET /v2 reports the version this process started with. */
+const { version } = createRequire(import.meta.url)('../../../../package.json') as { version: string };
+
+const SERVER_METADATA = { name: 'infernode', version, extensions: [] };
 
 /** A refusal of the tensor job's input.inputs[i] names the request's own inputs[i]: infer bodies have no `input`. */
 function inInferTerms(err: unknown): unknown {
@@ -10,6 +16,8 @@ function inInferTerms(err: unknown): unknown {
 
 /** The KServe v2 subset Triton clients use; infer is an adapter onto a `tensor` job. */
 export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { config, jobs, registry }) => {
+  app.get('/v2', { config: { scope: 'jobs:read' }, schema: { summary: 'KServe v2 server metadata', tags: ['kserve'] } }, async () => SERVER_METADATA);
+
   app.get<{ Params: { model: string } }>('/v2/models/:model', { config: { scope: 'jobs:read' }, schema: { summary: 'KServe v2 model metadata', tags: ['kserve'] } }, async (request) => {
     const entry = registry.require(request.params.model);
     return {
