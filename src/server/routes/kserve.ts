@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError, type ErrorCode, ERROR_STATUS, inRequestTerms } from '../errors.js';
+import { isJsonObject } from '../kserve/parameters.js';
+import { requestedOutputs } from '../kserve/requested-outputs.js';
 import type { RouteContext } from './route-context.js';
 
 /** Read once: GET /v2 reports the version this process started with. */
@@ -36,8 +38,10 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { conf
   });
 
   app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { scope: 'jobs:write' }, schema: { summary: 'KServe v2 inference on a tensor model', tags: ['kserve'] } }, async (request) => {
-    const body = request.body as { id?: unknown; inputs?: unknown; outputs?: unknown } | null;
-    if (typeof body !== 'object' || body === null) throw new ApiError('invalid_request', 'the request body must be a JSON object');
+    const model = registry.require(request.params.model, 'tensor');
+    const body = request.body;
+    if (!isJsonObject(body)) throw new ApiError('invalid_request', 'the request body must be a JSON object');
+    const wanted = requestedOutputs(body, model.metadata.outputs);
     const job = await jobs
       .submit(
         request.principal,
@@ -61,13 +65,13 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { conf
       if (code in ERROR_STATUS) throw new ApiError(code, message);
       throw new ApiError(job.status === 'canceled' ? 'conflict' : 'internal', message);
     }
-    const result = job.result as { outputs: Array<{ name: string }> };
-    const wanted = Array.isArray(body.outputs) ? new Set(body.outputs.map((o: { name?: unknown }) => o?.name)) : null;
+    // a tensor job computes every output of its model
+    const computed = new Map((job.result as { outputs: Array<{ name: string }> }).outputs.map((o) => [o.name, o]));
     return {
       model_name: request.params.model,
       model_version: '1',
       ...(typeof body.id === 'string' ? { id: body.id } : {}),
-      outputs: wanted ? result.outputs.filter((o) => wanted.has(o.name)) : result.outputs,
+      outputs: wanted.map((name) => computed.get(name)),
     };
   });
 };
