@@ -12,7 +12,7 @@ t.test("GET /v2 is the KServe server metadata: the node's name, its package vers
   const { version } = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'));
   const res = await call(node, 'GET', '/v2', { token: READER });
   t.equal(res.status, 200);
-  t.same(res.body, { name: 'infernode', version, extensions: [] });
+  t.same(res.body, { name: 'infernode', version, extensions: ['binary_tensor_data'] });
 });
 
 t.test('GET /v2 needs jobs:read, like the model metadata', async (t) => {

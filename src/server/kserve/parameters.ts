@@ -12,6 +12,13 @@ export function parametersOf(holder: JsonObject, field: string): JsonObject {
   return parameters;
 }
 
+/** A boolean parameter, undefined when not given. */
+export function booleanParameter(parameters: JsonObject, key: string, field: string): boolean | undefined {
+  const value = parameters[key];
+  if (value !== undefined && typeof value !== 'boolean') throw invalidInput(field, `${key} must be true or false`);
+  return value;
+}
+
 /** Extensions whose parameters change where tensors go: refused rather than ignored, so no client waits for data sent elsewhere. */
 export function refuseUnsupported(parameters: JsonObject, field: string, keys: readonly string[]): void {
   const key = keys.find((k) => Object.hasOwn(parameters, k));
