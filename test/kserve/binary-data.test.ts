@@ -1,5 +1,4 @@
 import t, { type Test } from 'tap';
-import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode } from '../helpers/node.js';
 import { call, rawExchange } from '../helpers/http.js';
@@ -15,8 +14,8 @@ const input = (binaryData = true) => inferInput('input', 'FP32', [1, 4], VALUES,
 const want = await tinyTensorOutputs(node, VALUES, [1, 4]);
 
 async function scratchIsEmpty(t: Test): Promise<void> {
-  for (let i = 0; i < 100 && (await readdir(node.scratchDir)).length; i++) await sleep(20);
-  t.same(await readdir(node.scratchDir), [], 'nothing left in scratch');
+  for (let i = 0; i < 100 && (await node.jobScratch()).length; i++) await sleep(20);
+  t.same(await node.jobScratch(), [], 'nothing left in scratch');
 }
 
 /** Each refusal names its field, leaves nothing in scratch, and the node answers the next request. */
