@@ -6,7 +6,7 @@ import { describeDecoder } from '../pipelines/chat/decoder.js';
 import { DATATYPES, isDatatype } from '../pipelines/tensor/datatypes.js';
 import { ChatText, readChatModelFiles, type ChatModelFiles } from '../pipelines/chat/model-files.js';
 import { loadClipTokenizer } from '../pipelines/diffusion/clip-tokenizer.js';
-import { parseSchedulerConfig } from '../pipelines/diffusion/schedulers/index.js';
+import { parseSchedulerConfigs } from '../pipelines/diffusion/schedulers/index.js';
 import { detectModel } from './model-catalog.js';
 import type { ModelManifest, ModelSpec, ModelType } from './model-types.js';
 
@@ -394,7 +394,7 @@ async function checkDiffusion(f: Findings, dir: string, type: 'image' | 'video',
   if (!scheduler) f.problem('scheduler/scheduler_config.json is missing or not a JSON object');
   else {
     try {
-      parseSchedulerConfig(scheduler);
+      parseSchedulerConfigs(scheduler);
     } catch (err) {
       f.problem(`scheduler/${(err as Error).message}`);
     }

@@ -1,15 +1,15 @@
 // Reference values: computed with numpy (python3) from the formulas of diffusers' scheduling_euler_discrete.py,
 // scheduling_euler_ancestral_discrete.py, scheduling_ddim.py and scheduling_lcm.py, written out independently of
 // this code (float64; σ and Euler timesteps rounded to float32 as diffusers holds them). SD 1.5's config:
-// scaled_linear 0.00085 → 0.012, 1000 training steps; sample x = 0.5, model output 0.2.
+// scaled_linear 0.00085 → 0.012, 1000 training steps, leading spacing, steps_offset 1, clip_sample off; sample x = 0.5, model output 0.2.
 import t, { type Test } from 'tap';
-import { createScheduler, defaultSchedulerName, parseSchedulerConfig, startStep, type SchedulerConfig } from '../../src/pipelines/diffusion/schedulers/index.js';
+import { createScheduler, defaultSchedulerName, parseSchedulerConfigs, startStep, type SchedulerConfigs } from '../../src/pipelines/diffusion/schedulers/index.js';
 import { alphasCumprod } from '../../src/pipelines/diffusion/schedulers/config.js';
 import type { NormalSource } from '../../src/pipelines/diffusion/noise.js';
 import { EulerScheduler } from '../../src/pipelines/diffusion/schedulers/euler.js';
 
-const sd15 = (extra: Record<string, unknown> = {}): SchedulerConfig =>
-  parseSchedulerConfig({ beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, ...extra });
+const sd15 = (extra: Record<string, unknown> = {}): SchedulerConfigs =>
+  parseSchedulerConfigs({ beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, timestep_spacing: 'leading', steps_offset: 1, clip_sample: false, ...extra });
 const x = new Float32Array([0.5]);
 const m = new Float32Array([0.2]);
 const zero: NormalSource = { normal: () => 0 };
@@ -21,73 +21,73 @@ function close(t: Test, actual: readonly number[], expected: readonly number[], 
 }
 
 t.test('the beta schedules give the alphas_cumprod diffusers computes', async (t) => {
-  const scaled = alphasCumprod(sd15());
+  const scaled = alphasCumprod(sd15().euler);
   close(t, [scaled[0]!, scaled[500]!, scaled[999]!], [0.99915, 0.2763326838229746, 0.004660098513077238], 1e-9);
-  const cosine = alphasCumprod(parseSchedulerConfig({ beta_schedule: 'squaredcos_cap_v2' }));
+  const cosine = alphasCumprod(parseSchedulerConfigs({ beta_schedule: 'squaredcos_cap_v2' }).euler);
   close(t, [cosine[0]!, cosine[500]!, cosine[999]!], [0.999958715775178, 0.49228517244880304, 2.4287669070348567e-9], 1e-9);
-  const linear = alphasCumprod(parseSchedulerConfig({}));
+  const linear = alphasCumprod(parseSchedulerConfigs({}).euler);
   close(t, [linear[999]!], [4.035829765375676e-5], 1e-9);
 });
 
 t.test("a model's table is made once, not per job; another config gets its own", async (t) => {
-  const config = sd15();
+  const config = sd15().euler;
   t.equal(alphasCumprod(config), alphasCumprod(config), 'the same table for every job of a model');
-  t.ok(alphasCumprod(sd15({ beta_end: 0.02 }))[999]! < alphasCumprod(config)[999]!, 'a larger beta_end keeps less signal');
+  t.ok(alphasCumprod(sd15({ beta_end: 0.02 }).euler)[999]! < alphasCumprod(config)[999]!, 'a larger beta_end keeps less signal');
 });
 
 t.test('euler spaces timesteps leading, trailing and linspace and interpolates their sigmas', async (t) => {
-  const leading = new EulerScheduler(sd15(), 4, false);
+  const leading = new EulerScheduler(sd15().euler, 4, false);
   close(t, leading.timesteps, [751, 501, 251, 1]);
   close(t, leading.sigmas, [4.1166964, 1.623692, 0.6983981, 0.041314412, 0]);
   close(t, [leading.initNoiseSigma], [4.23641226767688]);
-  const trailing = new EulerScheduler(sd15({ timestep_spacing: 'trailing' }), 4, false);
+  const trailing = new EulerScheduler(sd15({ timestep_spacing: 'trailing' }).euler, 4, false);
   close(t, trailing.timesteps, [999, 749, 499, 249]);
   close(t, trailing.sigmas, [14.614641, 4.0817294, 1.6128862, 0.6932049, 0]);
   close(t, [trailing.initNoiseSigma], [14.614641]);
-  const linspace = new EulerScheduler(sd15({ timestep_spacing: 'linspace' }), 4, false);
+  const linspace = new EulerScheduler(sd15({ timestep_spacing: 'linspace' }).euler, 4, false);
   close(t, linspace.timesteps, [999, 666, 333, 0]);
   close(t, linspace.sigmas, [14.614641, 2.918307, 0.93235797, 0.029167159, 0]);
 });
 
 t.test('an euler step matches diffusers for epsilon and v-prediction', async (t) => {
-  const euler = createScheduler('euler', sd15(), 4);
+  const euler = createScheduler('euler', sd15().euler, 4);
   close(t, [x[0]! * euler.modelInputScale(0)], [0.11802439621254916]);
   close(t, [...euler.step(m, 0, x, zero)], [0.0013991355895995872]);
-  const v = createScheduler('euler', sd15({ prediction_type: 'v_prediction' }), 4);
+  const v = createScheduler('euler', sd15({ prediction_type: 'v_prediction' }).euler, 4);
   close(t, [...v.step(m, 0, x, zero)], [0.0963852743444597]);
 });
 
 t.test('an euler ancestral step moves to sigma_down and adds sigma_up of fresh noise', async (t) => {
-  const ancestral = createScheduler('euler_a', sd15(), 4);
+  const ancestral = createScheduler('euler_a', sd15().euler_a, 4);
   close(t, [...ancestral.step(m, 0, x, zero)], [-0.19525715920957565]);
   close(t, [...ancestral.step(m, 0, x, one)], [-0.19525715920957565 + 1.4920623777859794]);
 });
 
 t.test('a ddim step matches diffusers for epsilon and v-prediction', async (t) => {
-  const ddim = createScheduler('ddim', sd15(), 4);
+  const ddim = createScheduler('ddim', sd15().ddim, 4);
   t.same(ddim.timesteps, [751, 501, 251, 1]);
   close(t, [...ddim.step(m, 0, x, zero)], [0.8493267505869097]);
   close(t, [...ddim.step(m, 3, x, zero)], [0.49216365582544613], 1e-5);
-  const v = createScheduler('ddim', sd15({ prediction_type: 'v_prediction' }), 4);
+  const v = createScheduler('ddim', sd15({ prediction_type: 'v_prediction' }).ddim, 4);
   close(t, [...v.step(m, 0, x, zero)], [0.41387736706441264]);
 });
 
 t.test('ddim clips the predicted original sample when clip_sample is set', async (t) => {
-  const ddim = createScheduler('ddim', sd15({ clip_sample: true }), 4);
+  const ddim = createScheduler('ddim', sd15({ clip_sample: true }).ddim, 4);
   // at the last step (ᾱ_prev = 1) the output is x̂₀ itself: (3 − √(1−ᾱ)·0.2)/√ᾱ > 1 is clipped to 1
   close(t, [...ddim.step(m, 3, new Float32Array([3]), zero)], [1]);
 });
 
 t.test('lcm picks its timesteps from the distillation grid and its last step is the boundary-conditioned x0', async (t) => {
-  const lcm = createScheduler('lcm', sd15(), 4);
+  const lcm = createScheduler('lcm', sd15().lcm, 4);
   t.same(lcm.timesteps, [999, 759, 499, 259]);
   close(t, [...lcm.step(m, 3, x, one)], [0.47205976385330556]);
 });
 
 t.test('ddpm-style samplers noise an image to the level of their step', async (t) => {
-  const ddim = createScheduler('ddim', sd15(), 4);
+  const ddim = createScheduler('ddim', sd15().ddim, 4);
   close(t, [...ddim.addNoise(x, m, 1)], [0.4324957404325387]);
-  const euler = createScheduler('euler', sd15(), 4);
+  const euler = createScheduler('euler', sd15().euler, 4);
   close(t, [...euler.addNoise(x, m, 1)], [0.5 + 0.2 * 1.623692]);
 });
 
@@ -99,8 +99,8 @@ t.test('strength sets the first step as diffusers img2img does', async (t) => {
 });
 
 t.test('a scheduler config with an unsupported schedule is refused', async (t) => {
-  t.throws(() => parseSchedulerConfig({ beta_schedule: 'sigmoid' }), /beta_schedule/);
-  t.throws(() => parseSchedulerConfig({ timestep_spacing: 42 }), /timestep_spacing/);
+  t.throws(() => parseSchedulerConfigs({ beta_schedule: 'sigmoid' }), /beta_schedule/);
+  t.throws(() => parseSchedulerConfigs({ timestep_spacing: 42 }), /timestep_spacing/);
 });
 
 t.test('a model without a scheduler name in the job gets the sampler its scheduler_config.json names', async (t) => {
@@ -111,7 +111,43 @@ t.test('a model without a scheduler name in the job gets the sampler its schedul
 });
 
 t.test('euler with use_karras_sigmas spaces sigma as Karras et al. and reads the timesteps back from log sigma', async (t) => {
-  const karras = new EulerScheduler(sd15({ use_karras_sigmas: true }), 4, false);
+  const karras = new EulerScheduler(sd15({ use_karras_sigmas: true }).euler, 4, false);
   close(t, karras.sigmas, [4.1166964793, 1.2087769934, 0.2733869317, 0.041314412, 0]);
   close(t, karras.timesteps, [751, 411.41532015994017, 69.40329033161952, 1]);
+});
+
+// diffusers makes the job's sampler with <Class>.from_config(the model's config): the file's fields, the class's own
+// __init__ defaults for the others (scheduling_euler_discrete.py, scheduling_euler_ancestral_discrete.py,
+// scheduling_ddim.py, scheduling_lcm.py). Expected values by numpy from those formulas, as above.
+const withoutSpacing = parseSchedulerConfigs({ _class_name: 'EulerDiscreteScheduler', beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1 });
+
+t.test('euler and euler ancestral space linspace where the config has no timestep_spacing', async (t) => {
+  for (const name of ['euler', 'euler_a'] as const) {
+    const euler = new EulerScheduler(withoutSpacing[name], 5, name === 'euler_a');
+    close(t, euler.timesteps, [999, 749.25, 499.5, 249.75, 0]);
+    close(t, euler.sigmas, [14.614641, 4.0860882, 1.6155825, 0.69515043, 0.029167159, 0]);
+    close(t, [euler.initNoiseSigma], [14.614641], 1e-5);
+  }
+});
+
+t.test('ddim takes its own defaults where the config has none: leading spacing, clip_sample and set_alpha_to_one on', async (t) => {
+  const ddim = createScheduler('ddim', withoutSpacing.ddim, 4);
+  t.same(ddim.timesteps, [751, 501, 251, 1], 'leading, with the file\'s steps_offset 1');
+  // the last step goes to ᾱ_prev = 1 (set_alpha_to_one), so its output is x̂₀ = (3 − √(1−ᾱ₁)·0.2)/√ᾱ₁ = 2.994…, clipped to 1
+  close(t, [...ddim.step(m, 3, new Float32Array([3]), zero)], [1]);
+  const unclipped = createScheduler('ddim', sd15().ddim, 4);
+  close(t, [...unclipped.step(m, 3, new Float32Array([3]), zero)], [2.9942963469494597]);
+});
+
+t.test('lcm takes its own beta schedule where the config has none; euler takes linear', async (t) => {
+  const bare = parseSchedulerConfigs({ _class_name: 'EulerDiscreteScheduler' });
+  close(t, [alphasCumprod(bare.lcm)[999]!], [0.004660098513077238], 1e-9);
+  close(t, [alphasCumprod(bare.euler)[999]!], [4.035829765375676e-5], 1e-9);
+  t.same(createScheduler('lcm', bare.lcm, 4).timesteps, [999, 759, 499, 259], 'original_inference_steps 50');
+});
+
+t.test("a field the sampler's class does not take is ignored: euler ancestral has no use_karras_sigmas", async (t) => {
+  const karras = sd15({ use_karras_sigmas: true });
+  close(t, new EulerScheduler(karras.euler_a, 4, true).sigmas, [4.1166964, 1.623692, 0.6983981, 0.041314412, 0]);
+  close(t, new EulerScheduler(karras.euler, 4, false).sigmas, [4.1166964793, 1.2087769934, 0.2733869317, 0.041314412, 0]);
 });

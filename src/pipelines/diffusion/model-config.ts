@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { defaultSchedulerName, parseSchedulerConfig, type SchedulerConfig, type SchedulerName } from './schedulers/index.js';
+import { defaultSchedulerName, parseSchedulerConfigs, type SchedulerConfigs, type SchedulerName } from './schedulers/index.js';
 
 export async function readJsonObject(file: string): Promise<Record<string, unknown>> {
   try {
@@ -16,7 +16,8 @@ const positive = (value: unknown): number | undefined => (typeof value === 'numb
 
 /** What a diffusers export's configs say about its latents and sampler. */
 export interface DiffusionConfig {
-  scheduler: SchedulerConfig;
+  /** scheduler_config.json as each sampler reads it: a missing field takes that sampler's diffusers default */
+  schedulers: SchedulerConfigs;
   /** the sampler `scheduler_config.json`'s `_class_name` stands for */
   defaultScheduler: SchedulerName;
   /** multiplies encoder latents, divides latents before decoding (the VAE's `scaling_factor`) */
@@ -37,7 +38,7 @@ export async function readDiffusionConfig(dir: string): Promise<DiffusionConfig>
   const vaeScaleFactor = 2 ** (blocks - 1);
   const sampleSize = positive(unet!.sample_size);
   return {
-    scheduler: parseSchedulerConfig(scheduler!),
+    schedulers: parseSchedulerConfigs(scheduler!),
     defaultScheduler: defaultSchedulerName(scheduler!),
     vaeScaling: positive(vae.scaling_factor) ?? 0.18215,
     vaeScaleFactor,

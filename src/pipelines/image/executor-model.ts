@@ -36,7 +36,7 @@ function modelInfo(spec: ModelSpec, config: DiffusionConfig, tokens: number, ima
     scheduler: config.defaultScheduler,
     size_multiple: config.vaeScaleFactor,
     image_to_image: imageToImage,
-    lcm_max_steps: config.scheduler.original_inference_steps,
+    lcm_max_steps: config.schedulers.lcm.original_inference_steps,
     max_pixels: pick(limits, 'max_pixels'),
     max_steps: pick(limits, 'max_steps'),
     max_n: Math.min(pick(limits, 'max_n'), API_MAX_N),
@@ -68,7 +68,7 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
     const hidden = repeatRows(embeddings, n);
     ctx.throwIfCancelled();
 
-    const scheduler = createScheduler(payload.scheduler, config.scheduler, steps);
+    const scheduler = createScheduler(payload.scheduler, config.schedulers[payload.scheduler], steps);
     const latentDims = [config.latentChannels, height / config.vaeScaleFactor, width / config.vaeScaleFactor];
     const size = latentDims.reduce((a, b) => a * b, 1);
     const noise = itemNoise(seed, n);

@@ -63,7 +63,8 @@ async function denoise(g: VideoGraphs, config: DiffusionConfig, p: VideoDenoiseP
   const { embeddings: hidden } = await g.textEncoder.encode(guided ? [p.negativePrompt, p.prompt] : [p.prompt], ctx);
   ctx.throwIfCancelled();
 
-  const scheduler = createScheduler(p.scheduler ?? config.defaultScheduler, config.scheduler, p.steps);
+  const name = p.scheduler ?? config.defaultScheduler;
+  const scheduler = createScheduler(name, config.schedulers[name], p.steps);
   const noise = itemNoise(p.seed, 1);
   let firstStep = 0;
   let init: Float32Array | null = null;

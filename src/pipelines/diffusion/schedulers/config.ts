@@ -1,4 +1,6 @@
-/** diffusers' `scheduler_config.json`, the fields the samplers read; missing fields take diffusers' defaults. */
+import type { SchedulerName } from './scheduler.js';
+
+/** The fields of diffusers' `scheduler_config.json` the samplers read, as one sampler's class takes them. */
 export interface SchedulerConfig {
   num_train_timesteps: number;
   beta_start: number;
@@ -18,14 +20,20 @@ export interface SchedulerConfig {
   timestep_scaling: number;
 }
 
-export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  timestep_spacing: 'leading',
-  steps_offset: 0,
-  prediction_type: 'epsilon',
+/** One config per sampler: the same file read as each sampler's diffusers class reads it. */
+export type SchedulerConfigs = Readonly<Record<SchedulerName, SchedulerConfig>>;
+
+/** The fields only some of the four classes take. */
+type ClassSpecific = Pick<SchedulerConfig, 'set_alpha_to_one' | 'clip_sample' | 'clip_sample_range' | 'use_karras_sigmas' | 'original_inference_steps' | 'timestep_scaling'>;
+
+/** A class's `__init__` defaults: every field the four share, and those of the class-specific ones it takes. */
+type ClassDefaults = Omit<SchedulerConfig, keyof ClassSpecific> & Partial<ClassSpecific>;
+
+/**
+ * What a sampler gets for a field its class does not take, whatever the file says: diffusers drops such fields.
+ * Only use_karras_sigmas is read by a sampler whose class lacks it (Euler ancestral), and false keeps it off.
+ */
+const NOT_TAKEN: ClassSpecific = {
   set_alpha_to_one: true,
   clip_sample: false,
   clip_sample_range: 1,
@@ -33,6 +41,36 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   original_inference_steps: 50,
   timestep_scaling: 10,
 };
+
+const DDPM_BETAS = { num_train_timesteps: 1000, beta_start: 0.0001, beta_end: 0.02, beta_schedule: 'linear', prediction_type: 'epsilon' } as const;
+
+/**
+ * diffusers builds the job's sampler with `<Class>.from_config(model's config)`: the fields the file has, and the
+ * class's own `__init__` defaults for the rest (EulerDiscreteScheduler, EulerAncestralDiscreteScheduler,
+ * DDIMScheduler, LCMScheduler), so one missing field can mean different values to different samplers.
+ */
+const CLASS_DEFAULTS: Record<SchedulerName, ClassDefaults> = {
+  euler: { ...DDPM_BETAS, timestep_spacing: 'linspace', steps_offset: 0, use_karras_sigmas: false },
+  euler_a: { ...DDPM_BETAS, timestep_spacing: 'linspace', steps_offset: 0 },
+  ddim: { ...DDPM_BETAS, timestep_spacing: 'leading', steps_offset: 0, clip_sample: true, clip_sample_range: 1, set_alpha_to_one: true },
+  lcm: {
+    num_train_timesteps: 1000,
+    beta_start: 0.00085,
+    beta_end: 0.012,
+    beta_schedule: 'scaled_linear',
+    prediction_type: 'epsilon',
+    timestep_spacing: 'leading',
+    steps_offset: 0,
+    original_inference_steps: 50,
+    clip_sample: false,
+    clip_sample_range: 1,
+    set_alpha_to_one: true,
+    timestep_scaling: 10,
+  },
+};
+
+/** Every field with a value of its type, for checking a file's values. */
+const FIELD_TYPES: SchedulerConfig = { ...NOT_TAKEN, ...CLASS_DEFAULTS.euler };
 
 const ENUMS: Partial<Record<keyof SchedulerConfig, readonly string[]>> = {
   beta_schedule: ['linear', 'scaled_linear', 'squaredcos_cap_v2'],
@@ -43,20 +81,31 @@ const ENUMS: Partial<Record<keyof SchedulerConfig, readonly string[]>> = {
 /** Thrown for a scheduler_config.json this node cannot follow (a load error, never a job error). */
 export class SchedulerConfigError extends Error {}
 
-/** Reads the fields we use from a parsed scheduler_config.json, refusing values we would silently misread. */
-export function parseSchedulerConfig(raw: Record<string, unknown>): SchedulerConfig {
-  const config: Record<string, unknown> = { ...DEFAULT_SCHEDULER_CONFIG };
-  for (const [key, fallback] of Object.entries(DEFAULT_SCHEDULER_CONFIG)) {
+/** A parsed scheduler_config.json as each sampler reads it, refusing values we would silently misread. */
+export function parseSchedulerConfigs(raw: Record<string, unknown>): SchedulerConfigs {
+  const given = givenFields(raw);
+  const read = (defaults: ClassDefaults): SchedulerConfig => {
+    const config: Record<string, unknown> = { ...NOT_TAKEN, ...defaults };
+    for (const key of Object.keys(defaults)) if (key in given) config[key] = given[key as keyof SchedulerConfig];
+    return config as unknown as SchedulerConfig;
+  };
+  return { euler: read(CLASS_DEFAULTS.euler), euler_a: read(CLASS_DEFAULTS.euler_a), ddim: read(CLASS_DEFAULTS.ddim), lcm: read(CLASS_DEFAULTS.lcm) };
+}
+
+/** The fields the file sets (null counts as unset), each checked against its type and allowed values. */
+function givenFields(raw: Record<string, unknown>): Partial<SchedulerConfig> {
+  const given: Record<string, unknown> = {};
+  for (const [key, example] of Object.entries(FIELD_TYPES)) {
     const value = raw[key];
     if (value === undefined || value === null) continue;
-    if (typeof value !== typeof fallback) throw new SchedulerConfigError(`scheduler_config.json: ${key} must be a ${typeof fallback}`);
+    if (typeof value !== typeof example) throw new SchedulerConfigError(`scheduler_config.json: ${key} must be a ${typeof example}`);
     const allowed = ENUMS[key as keyof SchedulerConfig];
     if (allowed && !allowed.includes(value as string)) {
       throw new SchedulerConfigError(`scheduler_config.json: ${key} "${String(value)}" is not supported (${allowed.join(', ')})`);
     }
-    config[key] = value;
+    given[key] = value;
   }
-  return config as unknown as SchedulerConfig;
+  return given as Partial<SchedulerConfig>;
 }
 
 const cumprods = new WeakMap<SchedulerConfig, Float64Array>();

@@ -4,7 +4,7 @@ import { EulerScheduler } from './euler.js';
 import { LcmScheduler } from './lcm.js';
 import type { Scheduler, SchedulerName } from './scheduler.js';
 
-export { parseSchedulerConfig, SchedulerConfigError, DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './config.js';
+export { parseSchedulerConfigs, SchedulerConfigError, type SchedulerConfig, type SchedulerConfigs } from './config.js';
 export { SCHEDULER_NAMES, startStep, type Scheduler, type SchedulerName } from './scheduler.js';
 
 /** A sampler with its tables set for `steps` denoising steps. */
