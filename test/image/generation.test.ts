@@ -91,6 +91,13 @@ t.test('image-to-image at low strength keeps the init image', async (t) => {
   t.ok(kept < 35 && kept < redrawn / 2, `mean abs diff ${kept} at strength 0.2, ${redrawn} at strength 1`);
 });
 
+t.test('lcm image-to-image runs all its steps, on the timesteps the strength keeps, as diffusers does', async (t) => {
+  const init = await halvesPng(128, 128);
+  const job = await harness.run({ ...base, prompt: 'a red square', scheduler: 'lcm', steps: 4, strength: 0.5, init_image: init.toString('base64') });
+  t.same(job.events, [1, 2, 3, 4].map((step) => ({ event: 'progress', data: { step, total: 4, stage: 'denoise' } })));
+  t.equal(job.runs.filter((g) => g === 'unet').length, 4);
+});
+
 t.test('image-to-image at strength 1 ignores the init image', async (t) => {
   const init = await halvesPng(128, 128);
   const fromImage = await firstImage({ prompt: 'a red square', init_image: `data:image/png;base64,${init.toString('base64')}`, strength: 1 });

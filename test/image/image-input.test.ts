@@ -28,6 +28,9 @@ t.test('a size over the pixel limit is refused with 413', (t) => refusal(t, pars
 t.test('zero steps are refused', (t) => refusal(t, parse({ steps: 0 }), 400, 'input.steps'));
 t.test('steps over the limit are refused', (t) => refusal(t, parse({ steps: 101 }), 400, 'input.steps'));
 t.test('lcm steps over its distillation step count are refused', (t) => refusal(t, parse({ scheduler: 'lcm', steps: 51 }), 400, 'input.steps'));
+t.test('lcm image-to-image steps over the timesteps its strength keeps are refused', (t) =>
+  refusal(t, parse({ scheduler: 'lcm', init_image: PNG, strength: 0.5, steps: 26 }), 400, 'input.steps'));
+t.test('a strength that leaves lcm no timestep is refused', (t) => refusal(t, parse({ scheduler: 'lcm', init_image: PNG, strength: 0 }), 400, 'input.strength'));
 t.test('a negative guidance scale is refused', (t) => refusal(t, parse({ guidance_scale: -1 }), 400, 'input.guidance_scale'));
 t.test('an unknown scheduler is refused', (t) => refusal(t, parse({ scheduler: 'dpm++' }), 400, 'input.scheduler'));
 t.test('n over the limit is refused', (t) => refusal(t, parse({ n: 9 }), 400, 'input.n'));

@@ -50,48 +50,50 @@ t.test('euler spaces timesteps leading, trailing and linspace and interpolates t
 });
 
 t.test('an euler step matches diffusers for epsilon and v-prediction', async (t) => {
-  const euler = createScheduler('euler', sd15().euler, 4);
+  const euler = createScheduler('euler', sd15().euler, 4).scheduler;
   close(t, [x[0]! * euler.modelInputScale(0)], [0.11802439621254916]);
   close(t, [...euler.step(m, 0, x, zero)], [0.0013991355895995872]);
-  const v = createScheduler('euler', sd15({ prediction_type: 'v_prediction' }).euler, 4);
+  const v = createScheduler('euler', sd15({ prediction_type: 'v_prediction' }).euler, 4).scheduler;
   close(t, [...v.step(m, 0, x, zero)], [0.0963852743444597]);
 });
 
 t.test('an euler ancestral step moves to sigma_down and adds sigma_up of fresh noise', async (t) => {
-  const ancestral = createScheduler('euler_a', sd15().euler_a, 4);
+  const ancestral = createScheduler('euler_a', sd15().euler_a, 4).scheduler;
   close(t, [...ancestral.step(m, 0, x, zero)], [-0.19525715920957565]);
   close(t, [...ancestral.step(m, 0, x, one)], [-0.19525715920957565 + 1.4920623777859794]);
 });
 
 t.test('a ddim step matches diffusers for epsilon and v-prediction', async (t) => {
-  const ddim = createScheduler('ddim', sd15().ddim, 4);
+  const ddim = createScheduler('ddim', sd15().ddim, 4).scheduler;
   t.same(ddim.timesteps, [751, 501, 251, 1]);
   close(t, [...ddim.step(m, 0, x, zero)], [0.8493267505869097]);
   close(t, [...ddim.step(m, 3, x, zero)], [0.49216365582544613], 1e-5);
-  const v = createScheduler('ddim', sd15({ prediction_type: 'v_prediction' }).ddim, 4);
+  const v = createScheduler('ddim', sd15({ prediction_type: 'v_prediction' }).ddim, 4).scheduler;
   close(t, [...v.step(m, 0, x, zero)], [0.41387736706441264]);
 });
 
 t.test('ddim clips the predicted original sample when clip_sample is set', async (t) => {
-  const ddim = createScheduler('ddim', sd15({ clip_sample: true }).ddim, 4);
+  const ddim = createScheduler('ddim', sd15({ clip_sample: true }).ddim, 4).scheduler;
   // at the last step (ᾱ_prev = 1) the output is x̂₀ itself: (3 − √(1−ᾱ)·0.2)/√ᾱ > 1 is clipped to 1
   close(t, [...ddim.step(m, 3, new Float32Array([3]), zero)], [1]);
 });
 
 t.test('lcm picks its timesteps from the distillation grid and its last step is the boundary-conditioned x0', async (t) => {
-  const lcm = createScheduler('lcm', sd15().lcm, 4);
+  const lcm = createScheduler('lcm', sd15().lcm, 4).scheduler;
   t.same(lcm.timesteps, [999, 759, 499, 259]);
   close(t, [...lcm.step(m, 3, x, one)], [0.47205976385330556]);
 });
 
 t.test('ddpm-style samplers noise an image to the level of their step', async (t) => {
-  const ddim = createScheduler('ddim', sd15().ddim, 4);
+  const ddim = createScheduler('ddim', sd15().ddim, 4).scheduler;
   close(t, [...ddim.addNoise(x, m, 1)], [0.4324957404325387]);
-  const euler = createScheduler('euler', sd15().euler, 4);
+  const euler = createScheduler('euler', sd15().euler, 4).scheduler;
   close(t, [...euler.addNoise(x, m, 1)], [0.5 + 0.2 * 1.623692]);
 });
 
 t.test('strength sets the first step as diffusers img2img does', async (t) => {
+  t.equal(createScheduler('euler', sd15().euler, 4, 0.5).firstStep, 2);
+  t.equal(createScheduler('ddim', sd15().ddim, 4, 0.5).firstStep, 2);
   t.equal(startStep(4, 1), 0);
   t.equal(startStep(4, 0.5), 2);
   t.equal(startStep(10, 0.25), 8);
@@ -131,11 +133,11 @@ t.test('euler and euler ancestral space linspace where the config has no timeste
 });
 
 t.test('ddim takes its own defaults where the config has none: leading spacing, clip_sample and set_alpha_to_one on', async (t) => {
-  const ddim = createScheduler('ddim', withoutSpacing.ddim, 4);
+  const ddim = createScheduler('ddim', withoutSpacing.ddim, 4).scheduler;
   t.same(ddim.timesteps, [751, 501, 251, 1], 'leading, with the file\'s steps_offset 1');
   // the last step goes to ᾱ_prev = 1 (set_alpha_to_one), so its output is x̂₀ = (3 − √(1−ᾱ₁)·0.2)/√ᾱ₁ = 2.994…, clipped to 1
   close(t, [...ddim.step(m, 3, new Float32Array([3]), zero)], [1]);
-  const unclipped = createScheduler('ddim', sd15().ddim, 4);
+  const unclipped = createScheduler('ddim', sd15().ddim, 4).scheduler;
   close(t, [...unclipped.step(m, 3, new Float32Array([3]), zero)], [2.9942963469494597]);
 });
 
@@ -143,11 +145,35 @@ t.test('lcm takes its own beta schedule where the config has none; euler takes l
   const bare = parseSchedulerConfigs({ _class_name: 'EulerDiscreteScheduler' });
   close(t, [alphasCumprod(bare.lcm)[999]!], [0.004660098513077238], 1e-9);
   close(t, [alphasCumprod(bare.euler)[999]!], [4.035829765375676e-5], 1e-9);
-  t.same(createScheduler('lcm', bare.lcm, 4).timesteps, [999, 759, 499, 259], 'original_inference_steps 50');
+  t.same(createScheduler('lcm', bare.lcm, 4).scheduler.timesteps, [999, 759, 499, 259], 'original_inference_steps 50');
 });
 
 t.test("a field the sampler's class does not take is ignored: euler ancestral has no use_karras_sigmas", async (t) => {
   const karras = sd15({ use_karras_sigmas: true });
   close(t, new EulerScheduler(karras.euler_a, 4, true).sigmas, [4.1166964, 1.623692, 0.6983981, 0.041314412, 0]);
   close(t, new EulerScheduler(karras.euler, 4, false).sigmas, [4.1166964793, 1.2087769934, 0.2733869317, 0.041314412, 0]);
+});
+
+// LCMScheduler.set_timesteps(steps, strength=) as LatentConsistencyModelImg2ImgPipeline calls it: the grid is
+// range(1, int(original_steps × strength) + 1) × k − 1, reversed, indexed at floor(linspace(0, len, steps,
+// endpoint=False)); expected values by numpy from those lines.
+t.test('lcm image-to-image runs all its steps on the part of the grid the strength keeps', async (t) => {
+  const half = createScheduler('lcm', sd15().lcm, 4, 0.5);
+  t.equal(half.firstStep, 0, 'no step is skipped');
+  t.same(half.scheduler.timesteps, [499, 379, 259, 139]);
+  t.same(createScheduler('lcm', sd15().lcm, 3, 0.3).scheduler.timesteps, [299, 199, 99]);
+  t.same(createScheduler('lcm', sd15().lcm, 4, 1).scheduler.timesteps, [999, 759, 499, 259], 'strength 1 is text-to-image');
+});
+
+t.test("lcm indexes its grid at numpy's linspace, i × (len / steps)", async (t) => {
+  // at index 11, 11 × (30 / 22) floors to 14 where 11 × 30 / 22 is 15
+  t.same(createScheduler('lcm', sd15().lcm, 22, 0.6).scheduler.timesteps, [
+    599, 579, 559, 519, 499, 479, 439, 419, 399, 359, 339, 319, 279, 259, 219, 199, 179, 139, 119, 99, 59, 39,
+  ]);
+});
+
+t.test('lcm refuses more steps than the grid keeps at the strength, as diffusers does', async (t) => {
+  t.throws(() => createScheduler('lcm', sd15().lcm, 26, 0.5), /at most 25 steps/);
+  t.throws(() => createScheduler('lcm', sd15().lcm, 51), /at most 50 steps/);
+  t.throws(() => createScheduler('lcm', sd15().lcm, 1, 0.01), /at most 0 steps/);
 });

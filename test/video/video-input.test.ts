@@ -6,7 +6,7 @@ import { parseVideoInput } from '../../src/pipelines/video/video-input.js';
 
 const info: VideoModelInfo = {
   width: 256, height: 256, frames: 16, fps: 8, steps: 4, guidance_scale: 7.5, vae_scale_factor: 8,
-  image_to_video: true, max_frames: 64, max_pixels: 512 * 512, max_steps: 50,
+  image_to_video: true, scheduler: 'ddim', lcm_max_steps: 50, max_frames: 64, max_pixels: 512 * 512, max_steps: 50,
 };
 
 function context(overrides: Partial<VideoModelInfo> = {}, parts: Record<string, number> = {}): ParseContext {
@@ -115,4 +115,20 @@ t.test('an unknown field is refused naming it', async (t) => {
 
 t.test('steps over the model limit are refused naming input.steps', async (t) => {
   t.match(refusal({ ...ok, steps: 51 }), { field: 'input.steps' });
+});
+
+t.test('lcm steps over what its grid keeps at the strength are refused naming input.steps', async (t) => {
+  const init = { init_image: 'iVBORw0KGgo=', strength: 0.5 };
+  t.match(refusal({ ...ok, ...init, scheduler: 'lcm', steps: 26 }), { statusCode: 400, field: 'input.steps', message: /at most 25/ });
+  t.match(refusal({ ...ok, ...init, steps: 26 }, context({ scheduler: 'lcm' })), { field: 'input.steps' }, 'lcm as the model default');
+  t.equal(parseVideoInput({ ...ok, ...init, scheduler: 'lcm', steps: 25 }, context()).steps, 25);
+  t.equal(parseVideoInput({ ...ok, ...init, steps: 26 }, context()).steps, 26, 'other samplers skip steps instead');
+});
+
+t.test('lcm steps over original_inference_steps are refused naming input.steps', async (t) => {
+  t.match(refusal({ ...ok, scheduler: 'lcm', steps: 21 }, context({ lcm_max_steps: 20 })), { field: 'input.steps', message: /1 to 20/ });
+});
+
+t.test('a strength that leaves lcm no timestep is refused naming input.strength', async (t) => {
+  t.match(refusal({ ...ok, init_image: 'iVBORw0KGgo=', strength: 0.01, scheduler: 'lcm' }), { statusCode: 400, field: 'input.strength' });
 });

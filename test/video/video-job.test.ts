@@ -80,6 +80,15 @@ t.test('image-to-video at low strength keeps the init image', async (t) => {
   t.ok(replaced < kept / 10, `the prompt wins at strength 1 (${replaced} pixels)`);
 });
 
+t.test('lcm image-to-video runs all its steps, on the timesteps the strength keeps, as diffusers does', async (t) => {
+  const png = await harness.job().context.media.encodeImage(new Uint8Array(64 * 64 * 3).fill(90), 64, 64, 'png');
+  const job = harness.job({ init: png });
+  const parsed = handler.parse({ ...small, frames: 2, scheduler: 'lcm', init_image: 'file:init', strength: 0.5 }, harness.parseContext({ init: png }));
+  await handler.run(await handler.admit!(parsed, job.admission), job.context);
+  const progress = job.events.filter((e) => e.event === 'progress').map((e) => `${e.data.stage}:${e.data.step}/${e.data.total}`);
+  t.same(progress.filter((p) => p.startsWith('denoise')), ['denoise:1/4', 'denoise:2/4', 'denoise:3/4', 'denoise:4/4']);
+});
+
 t.test('an uploaded init image that is not an image is refused at admission with 415 naming the field', async (t) => {
   const job = harness.job({ init: Buffer.from('not an image') });
   const input = handler.parse({ ...small, init_image: 'file:init' }, harness.parseContext({ init: Buffer.from('not an image') }));

@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { sniffImageFormat } from '../../media/sniff.js';
 import { ApiError, invalidInput } from '../../server/errors.js';
 import type { ParseContext } from '../job-handler.js';
-import { SCHEDULER_NAMES, type SchedulerName } from './schedulers/index.js';
+import { lcmGridSize, SCHEDULER_NAMES, type SchedulerName } from './schedulers/index.js';
 
 export const MAX_PROMPT_CHARS = 4096;
 export const MAX_SEED = 2 ** 32 - 1;
@@ -30,6 +30,32 @@ export function numberField(raw: unknown, field: string, fallback: number, min: 
   const value = raw ?? fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw invalidInput(field, `${field} must be a number from ${min} to ${max}`);
   return value;
+}
+
+/** A diffusion model's step settings, as its info reports them. */
+interface StepInfo {
+  steps: number;
+  max_steps: number;
+  /** lcm's original_inference_steps */
+  lcm_max_steps: number;
+}
+
+/**
+ * input.steps, 1 to max_steps; for lcm at most the ⌊original_inference_steps × strength⌋ timesteps its grid keeps
+ * (strength 1 without an init image), since it runs every step on them (diffusers' LCMScheduler refuses more).
+ * The model's default is lowered to the limit.
+ */
+export function stepsField(raw: unknown, info: StepInfo, scheduler: SchedulerName, strength = 1): number {
+  if (scheduler !== 'lcm') return integerField(raw, 'input.steps', Math.min(info.steps, info.max_steps), 1, info.max_steps);
+  const original = info.lcm_max_steps;
+  const grid = lcmGridSize(original, strength);
+  if (grid < 1) throw invalidInput('input.strength', `input.strength ${strength} leaves lcm no timestep: ⌊original_inference_steps ${original} × strength⌋ is 0`);
+  const max = Math.min(info.max_steps, original);
+  const steps = integerField(raw, 'input.steps', Math.min(info.steps, max, grid), 1, max);
+  if (steps > grid) {
+    throw invalidInput('input.steps', `lcm at input.strength ${strength} runs on ⌊${original} × strength⌋ = ${grid} timesteps, so input.steps must be at most ${grid}`);
+  }
+  return steps;
 }
 
 export const seedField = (raw: unknown, field: string): number => integerField(raw, field, randomInt(MAX_SEED), 0, MAX_SEED);

@@ -7,7 +7,7 @@ import { PipelineError } from '../executor-types.js';
 import { readDiffusionConfig, type DiffusionConfig } from '../diffusion/model-config.js';
 import { GaussianNoise } from '../diffusion/noise.js';
 import { initialLatents, itemNoise, sampleLatents } from '../diffusion/sampling.js';
-import { createScheduler, startStep } from '../diffusion/schedulers/index.js';
+import { createScheduler } from '../diffusion/schedulers/index.js';
 import { scaled } from '../diffusion/schedulers/scheduler.js';
 import { repeatRows, TextEncoder } from '../diffusion/text-encoder.js';
 import { usesGuidance } from '../diffusion/guidance.js';
@@ -68,12 +68,11 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
     const hidden = repeatRows(embeddings, n);
     ctx.throwIfCancelled();
 
-    const scheduler = createScheduler(payload.scheduler, config.schedulers[payload.scheduler], steps);
+    const { scheduler, firstStep } = createScheduler(payload.scheduler, config.schedulers[payload.scheduler], steps, payload.init?.strength);
     const latentDims = [config.latentChannels, height / config.vaeScaleFactor, width / config.vaeScaleFactor];
     const size = latentDims.reduce((a, b) => a * b, 1);
     const noise = itemNoise(seed, n);
     const init = payload.init ? await initLatents(payload.init.rgb, width, height, seed, ctx) : null;
-    const firstStep = payload.init ? startStep(steps, payload.init.strength) : 0;
     const latents = await sampleLatents({
       scheduler,
       latents: initialLatents(scheduler, noise, size, init && { latents: init, firstStep }),

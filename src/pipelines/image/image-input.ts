@@ -1,7 +1,7 @@
 import type { ImageFormat } from '../../media/pool.js';
 import { invalidInput } from '../../server/errors.js';
 import type { ParseContext } from '../job-handler.js';
-import { imageSize, imageSource, integerField, numberField, onlyFields, promptText, schedulerField, seedField } from '../diffusion/input-fields.js';
+import { imageSize, imageSource, integerField, numberField, onlyFields, promptText, schedulerField, seedField, stepsField } from '../diffusion/input-fields.js';
 import type { InitImage } from '../diffusion/init-image.js';
 
 import type { ImageModelInfo, ImageSettings } from './protocol.js';
@@ -30,7 +30,6 @@ export function parseImageInput(input: unknown, ctx: ParseContext): ImageInput {
 
   const { width, height } = imageSize({ width: raw.width, height: raw.height }, 'input', info, info.size_multiple, info.max_pixels);
   const scheduler = schedulerField(raw.scheduler, 'input.scheduler', info.scheduler);
-  const maxSteps = scheduler === 'lcm' ? Math.min(info.max_steps, info.lcm_max_steps) : info.max_steps;
   const format = (raw.format ?? 'png') as ImageFormat;
   if (!IMAGE_FORMATS.includes(format)) throw invalidInput('input.format', `input.format must be one of ${IMAGE_FORMATS.join(', ')}`);
   if (raw.quality !== undefined && format === 'png') throw invalidInput('input.quality', 'input.quality applies to jpeg and webp only');
@@ -47,7 +46,7 @@ export function parseImageInput(input: unknown, ctx: ParseContext): ImageInput {
     negativePrompt: promptText(raw.negative_prompt, 'input.negative_prompt', false),
     width,
     height,
-    steps: integerField(raw.steps, 'input.steps', Math.min(info.steps, maxSteps), 1, maxSteps),
+    steps: stepsField(raw.steps, info, scheduler, init?.strength),
     guidanceScale: numberField(raw.guidance_scale, 'input.guidance_scale', info.guidance_scale, 0, MAX_GUIDANCE),
     scheduler,
     seed: seedField(raw.seed, 'input.seed'),

@@ -39,7 +39,7 @@ export interface ImageModelInfo {
   /** image side lengths must be multiples of this (the VAE's spatial factor) */
   size_multiple: number;
   image_to_image: boolean;
-  /** LCM caps steps at its distillation step count */
+  /** LCM caps steps at its distillation step count (times strength, for image-to-image) */
   lcm_max_steps: number;
   max_pixels: number;
   max_steps: number;

@@ -4,7 +4,7 @@ import { usesGuidance } from '../diffusion/guidance.js';
 import { readDiffusionConfig, type DiffusionConfig } from '../diffusion/model-config.js';
 import { GaussianNoise } from '../diffusion/noise.js';
 import { initialLatents, itemNoise, sampleLatents } from '../diffusion/sampling.js';
-import { createScheduler, startStep } from '../diffusion/schedulers/index.js';
+import { createScheduler } from '../diffusion/schedulers/index.js';
 import { TextEncoder } from '../diffusion/text-encoder.js';
 import { Unet } from '../diffusion/unet.js';
 import { VaeDecoder, VaeEncoder } from '../diffusion/vae.js';
@@ -64,15 +64,13 @@ async function denoise(g: VideoGraphs, config: DiffusionConfig, p: VideoDenoiseP
   ctx.throwIfCancelled();
 
   const name = p.scheduler ?? config.defaultScheduler;
-  const scheduler = createScheduler(name, config.schedulers[name], p.steps);
+  const { scheduler, firstStep } = createScheduler(name, config.schedulers[name], p.steps, p.init?.strength);
   const noise = itemNoise(p.seed, 1);
-  let firstStep = 0;
   let init: Float32Array | null = null;
   if (p.init) {
     // the encoder's posterior noise is a stream of its own (seed − 1), as the image type does
     const image = await g.vaeEncoder!.encode(p.init.planar, p.height, p.width, new GaussianNoise((p.seed - 1) >>> 0), ctx);
     init = repeatOverFrames(image.map((x) => x * config.vaeScaling), channels, p.frames);
-    firstStep = startStep(p.steps, p.init.strength);
   }
   // strength so low that no step runs: the image itself, on every frame
   const start = init && firstStep >= scheduler.timesteps.length ? [init] : initialLatents(scheduler, noise, size, init && { latents: init, firstStep });

@@ -49,6 +49,10 @@ export interface VideoModelInfo {
   vae_scale_factor: number;
   /** image-to-video needs a VAE encoder */
   image_to_video: boolean;
+  /** the sampler of a job that names none */
+  scheduler: SchedulerName;
+  /** LCM caps steps at its distillation step count (times strength, for image-to-video) */
+  lcm_max_steps: number;
   max_frames: number;
   max_pixels: number;
   max_steps: number;

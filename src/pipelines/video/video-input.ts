@@ -2,7 +2,7 @@ import { invalidInput } from '../../server/errors.js';
 import type { VideoContainer } from '../../media/ffmpeg-binary.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../diffusion/schedulers/index.js';
 import type { ParseContext } from '../job-handler.js';
-import { imageSize, imageSource, integerField, numberField, onlyFields, promptText, seedField } from '../diffusion/input-fields.js';
+import { imageSize, imageSource, integerField, numberField, onlyFields, promptText, seedField, stepsField } from '../diffusion/input-fields.js';
 import type { InitImage } from '../diffusion/init-image.js';
 import type { VideoModelInfo } from './protocol.js';
 
@@ -62,7 +62,7 @@ export function parseVideoInput(input: unknown, ctx: ParseContext): VideoInput {
     height,
     frames: integerField(raw.frames, 'input.frames', info.frames, 1, info.max_frames),
     fps: numberField(raw.fps, 'input.fps', info.fps, MIN_FPS, MAX_FPS),
-    steps: integerField(raw.steps, 'input.steps', info.steps, 1, info.max_steps),
+    steps: stepsField(raw.steps, info, (scheduler as SchedulerName | null) ?? info.scheduler, init?.strength),
     guidanceScale: numberField(raw.guidance_scale, 'input.guidance_scale', info.guidance_scale, 0, 50),
     seed: seedField(raw.seed, 'input.seed'),
     scheduler: scheduler as SchedulerName | null,

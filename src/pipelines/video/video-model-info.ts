@@ -21,6 +21,8 @@ export function videoModelInfo(spec: ModelSpec, config: DiffusionConfig, imageTo
     guidance_scale: typeof defaults.guidance_scale === 'number' && defaults.guidance_scale >= 0 ? defaults.guidance_scale : DEFAULTS.guidance_scale,
     vae_scale_factor: config.vaeScaleFactor,
     image_to_video: imageToVideo,
+    scheduler: config.defaultScheduler,
+    lcm_max_steps: config.schedulers.lcm.original_inference_steps,
     max_frames: pick(limits, 'max_frames'),
     max_pixels: pick(limits, 'max_pixels'),
     max_steps: pick(limits, 'max_steps'),

@@ -2,22 +2,34 @@ import type { SchedulerConfig } from './config.js';
 import { DdimScheduler } from './ddim.js';
 import { EulerScheduler } from './euler.js';
 import { LcmScheduler } from './lcm.js';
-import type { Scheduler, SchedulerName } from './scheduler.js';
+import { startStep, type Scheduler, type SchedulerName } from './scheduler.js';
 
 export { parseSchedulerConfigs, SchedulerConfigError, type SchedulerConfig, type SchedulerConfigs } from './config.js';
 export { SCHEDULER_NAMES, startStep, type Scheduler, type SchedulerName } from './scheduler.js';
+export { lcmGridSize } from './lcm.js';
 
-/** A sampler with its tables set for `steps` denoising steps. */
-export function createScheduler(name: SchedulerName, config: SchedulerConfig, steps: number): Scheduler {
+/** A job's sampler, its tables set, and the step sampling starts at. */
+export interface SamplingPlan {
+  scheduler: Scheduler;
+  firstStep: number;
+}
+
+/**
+ * The sampler for `steps` steps at image-to-image `strength` (1 for text-to-image). lcm builds its timesteps from
+ * the strength and runs all `steps` (diffusers' LCMScheduler.set_timesteps(strength=)); the others skip the first
+ * steps of their full schedule, as diffusers' img2img pipelines do.
+ */
+export function createScheduler(name: SchedulerName, config: SchedulerConfig, steps: number, strength = 1): SamplingPlan {
+  const skipping = (scheduler: Scheduler): SamplingPlan => ({ scheduler, firstStep: startStep(steps, strength) });
   switch (name) {
     case 'euler':
-      return new EulerScheduler(config, steps, false);
+      return skipping(new EulerScheduler(config, steps, false));
     case 'euler_a':
-      return new EulerScheduler(config, steps, true);
+      return skipping(new EulerScheduler(config, steps, true));
     case 'ddim':
-      return new DdimScheduler(config, steps);
+      return skipping(new DdimScheduler(config, steps));
     case 'lcm':
-      return new LcmScheduler(config, steps);
+      return { scheduler: new LcmScheduler(config, steps, strength), firstStep: 0 };
   }
 }
 

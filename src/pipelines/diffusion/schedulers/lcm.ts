@@ -6,14 +6,24 @@ import type { NormalSource } from '../noise.js';
 const SIGMA_DATA = 0.5;
 
 /**
- * LCM's timesteps: the distillation grid (every ⌊T/original_steps⌋-th timestep), highest first, sampled at
- * ⌊linspace(0, len, steps, endpoint=False)⌋ as diffusers' LCMScheduler.
+ * How many timesteps of the distillation grid image-to-image at `strength` keeps (its lowest ones): all `steps`
+ * run on them, so no job may ask for more steps than this.
  */
-export function lcmTimesteps(config: SchedulerConfig, steps: number): number[] {
+export const lcmGridSize = (originalSteps: number, strength: number): number => Math.floor(originalSteps * strength);
+
+/**
+ * LCM's timesteps, as diffusers' LCMScheduler.set_timesteps(steps, strength=): the distillation grid (every
+ * ⌊T/original_steps⌋-th timestep) cut to its lowest lcmGridSize entries, highest first, sampled at
+ * ⌊linspace(0, len, steps, endpoint=False)⌋.
+ */
+export function lcmTimesteps(config: SchedulerConfig, steps: number, strength = 1): number[] {
   const original = config.original_inference_steps;
+  const size = lcmGridSize(original, strength);
+  if (steps > size) throw new RangeError(`lcm at strength ${strength} allows at most ${size} steps (⌊original_inference_steps ${original} × strength⌋)`);
   const k = Math.floor(config.num_train_timesteps / original);
-  const grid = Array.from({ length: original }, (_, i) => (original - i) * k - 1);
-  return Array.from({ length: steps }, (_, i) => grid[Math.floor((i * grid.length) / steps)]!);
+  const grid = Array.from({ length: size }, (_, i) => (size - i) * k - 1);
+  // numpy's linspace steps i × (size / steps), which floors differently from i·size / steps (30 / 22 at i = 11)
+  return Array.from({ length: steps }, (_, i) => grid[Math.floor(i * (size / steps))]!);
 }
 
 /** Latent Consistency Model multistep sampling (Luo et al. 2023), as diffusers' LCMScheduler. */
@@ -26,11 +36,9 @@ export class LcmScheduler implements Scheduler {
   constructor(
     private readonly config: SchedulerConfig,
     steps: number,
+    strength = 1,
   ) {
-    if (steps > config.original_inference_steps) {
-      throw new RangeError(`lcm allows at most ${config.original_inference_steps} steps (original_inference_steps)`);
-    }
-    this.timesteps = lcmTimesteps(config, steps);
+    this.timesteps = lcmTimesteps(config, steps, strength);
     ({ alphaBar: this.alphaBar, final: this.finalAlphaBar } = ddpmAlphas(config));
   }
 

@@ -21,8 +21,9 @@ export interface Scheduler {
 }
 
 /**
- * The step image-to-image starts at, as diffusers' img2img pipelines: the last ⌊steps·strength⌋ steps run,
- * so strength 1 starts from pure noise and strength 0 runs none (the init image comes back through the VAE).
+ * The step image-to-image starts at for every sampler but lcm, as diffusers' img2img pipelines: the last
+ * ⌊steps·strength⌋ steps run, so strength 1 starts from pure noise and strength 0 runs none (the init image comes
+ * back through the VAE).
  */
 export function startStep(steps: number, strength: number): number {
   const run = Math.min(Math.floor(steps * strength), steps);
