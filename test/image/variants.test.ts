@@ -7,6 +7,7 @@ const VARIANTS = {
   'tiny-sd-timestep-float': 'a float timestep of shape [1]',
   'tiny-sd-timestep-scalar': 'a float scalar timestep',
   'tiny-sd-vae-parameters': 'a VAE encoder that outputs latent_parameters (mean and log-variance)',
+  'tiny-sd-vae-variance': 'latent_parameters with a log-variance of −2, whose samples show in the image',
   'tiny-sd-tokenizer-json': 'tokenizer.json instead of vocab.json + merges.txt',
   'tiny-sd-vae-scaling': 'a VAE scaling factor of 0.13025',
   'tiny-sd-fp16': 'float16 inputs and outputs in every graph',

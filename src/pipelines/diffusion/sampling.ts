@@ -8,14 +8,20 @@ import { scaled } from './schedulers/scheduler.js';
 export const itemNoise = (seed: number, count: number): GaussianNoise[] => Array.from({ length: count }, (_, i) => new GaussianNoise((seed + i) >>> 0));
 
 /**
- * Starting latents, one flat array per item (any shape of `size` values): pure noise at the sampler's initial
- * scale, or (image-to-image) the init latents noised to the level of `firstStep`.
+ * Each item's stream for sampling the VAE encoder's posterior, seeded `seed + i − 1`: apart from the item's own
+ * latent noise, and the same whether the item is made alone or in a batch.
  */
-export function initialLatents(scheduler: Scheduler, noise: GaussianNoise[], size: number, init: { latents: Float32Array; firstStep: number } | null): Float32Array[] {
-  return noise.map((source) => {
+export const posteriorNoise = (seed: number, count: number): GaussianNoise[] => itemNoise(seed - 1, count);
+
+/**
+ * Starting latents, one flat array per item (any shape of `size` values): pure noise at the sampler's initial
+ * scale, or (image-to-image) each item's init latents noised to the level of `firstStep`.
+ */
+export function initialLatents(scheduler: Scheduler, noise: GaussianNoise[], size: number, init: { latents: Float32Array[]; firstStep: number } | null): Float32Array[] {
+  return noise.map((source, i) => {
     const drawn = source.fill(new Float32Array(size));
     if (!init) return scaled(drawn, scheduler.initNoiseSigma, drawn);
-    return scheduler.addNoise(init.latents, drawn, init.firstStep);
+    return scheduler.addNoise(init.latents[i]!, drawn, init.firstStep);
   });
 }
 

@@ -27,10 +27,16 @@ export class VaeDecoder {
   }
 }
 
+/** An image's unscaled latents as the encoder gives them: one sample, or a distribution to draw from. */
+export interface LatentPosterior {
+  /** latents drawn with `noise` (a fixed sample ignores it); not to be written to */
+  sample(noise: NormalSource): Float32Array;
+}
+
 /**
  * `vae_encoder/model.onnx`: image [1, 3, H, W] in [-1, 1] → unscaled latents. Exports write either a sample
- * (`latent_sample`) or the distribution (`latent_parameters`: mean and log-variance halves), which is sampled
- * here with the job's noise, as diffusers' img2img pipelines sample `latent_dist`.
+ * (`latent_sample`) or the distribution (`latent_parameters`: mean and log-variance halves), which each item of a
+ * job samples with its own noise, as diffusers' img2img pipelines sample `latent_dist` once per image.
  */
 export class VaeEncoder {
   private readonly input: DeclaredTensor;
@@ -43,17 +49,19 @@ export class VaeEncoder {
     this.output = requireDeclared(session, 'vae_encoder', 'output', ['latent_sample', 'latent_parameters']);
   }
 
-  async encode(image: Float32Array, height: number, width: number, noise: NormalSource, ctx: Ctx): Promise<Float32Array> {
+  async encode(image: Float32Array, height: number, width: number, ctx: Ctx): Promise<LatentPosterior> {
     const feeds = { [this.input.name]: floatTensor(this.inputType, image, [1, 3, height, width]) };
     const values = readFloats((await timedRun(this.session, 'vae_encoder', feeds, ctx))[this.output.name]!);
-    if (this.output.name === 'latent_sample') return values;
+    if (this.output.name === 'latent_sample') return { sample: () => values };
     const half = values.length / 2;
-    const latents = new Float32Array(half);
-    for (let i = 0; i < half; i++) {
-      const logVariance = Math.min(Math.max(values[half + i]!, -30), 20);
-      latents[i] = values[i]! + Math.exp(0.5 * logVariance) * noise.normal();
-    }
-    return latents;
+    const deviation = Float64Array.from(values.subarray(half), (logVariance) => Math.exp(0.5 * Math.min(Math.max(logVariance, -30), 20)));
+    return {
+      sample(noise) {
+        const latents = new Float32Array(half);
+        for (let i = 0; i < half; i++) latents[i] = values[i]! + deviation[i]! * noise.normal();
+        return latents;
+      },
+    };
   }
 
   release(): Promise<void> {

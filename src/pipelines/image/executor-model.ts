@@ -5,8 +5,8 @@ import { secureZero } from '../../native/secure-memory.js';
 import type { ExecOutcome, ExecutorModel, ExecutorModelLoader, RunContext } from '../executor-types.js';
 import { PipelineError } from '../executor-types.js';
 import { readDiffusionConfig, type DiffusionConfig } from '../diffusion/model-config.js';
-import { GaussianNoise } from '../diffusion/noise.js';
-import { initialLatents, itemNoise, sampleLatents } from '../diffusion/sampling.js';
+import type { GaussianNoise } from '../diffusion/noise.js';
+import { initialLatents, itemNoise, posteriorNoise, sampleLatents } from '../diffusion/sampling.js';
 import { createScheduler } from '../diffusion/schedulers/index.js';
 import { scaled } from '../diffusion/schedulers/scheduler.js';
 import { repeatRows, TextEncoder } from '../diffusion/text-encoder.js';
@@ -72,7 +72,7 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
     const latentDims = [config.latentChannels, height / config.vaeScaleFactor, width / config.vaeScaleFactor];
     const size = latentDims.reduce((a, b) => a * b, 1);
     const noise = itemNoise(seed, n);
-    const init = payload.init ? await initLatents(payload.init.rgb, width, height, seed, ctx) : null;
+    const init = payload.init ? await initLatents(payload.init.rgb, width, height, posteriorNoise(seed, n), ctx) : null;
     const latents = await sampleLatents({
       scheduler,
       latents: initialLatents(scheduler, noise, size, init && { latents: init, firstStep }),
@@ -86,13 +86,14 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
     return { result: { images, width, height, seed, truncatedTokens: truncated }, release };
   }
 
-  /** Init image → VAE encoder → latents × scaling. Its posterior noise is a stream of its own (seed − 1). */
-  async function initLatents(rgb: Uint8Array, width: number, height: number, seed: number, ctx: RunContext): Promise<Float32Array> {
+  /** Init image → VAE encoder (once) → each item's latents × scaling, its posterior sampled with that item's `noise`. */
+  async function initLatents(rgb: Uint8Array, width: number, height: number, noise: GaussianNoise[], ctx: RunContext): Promise<Float32Array[]> {
     if (!vaeEncoder) throw new PipelineError('invalid_input', 'This model has no VAE encoder, so it cannot take an init_image.', { field: 'input.init_image' });
     const pixels = imageToTensor(rgb, width, height, 3, { dtype: 'float32', scale: [2 / 255, 2 / 255, 2 / 255], offset: [-1, -1, -1] });
     secureZero(rgb);
     try {
-      return scaled(await vaeEncoder.encode(pixels, height, width, new GaussianNoise((seed - 1) >>> 0), ctx), config.vaeScaling);
+      const posterior = await vaeEncoder.encode(pixels, height, width, ctx);
+      return noise.map((source) => scaled(posterior.sample(source), config.vaeScaling));
     } finally {
       pixels.fill(0);
     }

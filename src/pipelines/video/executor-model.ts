@@ -2,8 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { usesGuidance } from '../diffusion/guidance.js';
 import { readDiffusionConfig, type DiffusionConfig } from '../diffusion/model-config.js';
-import { GaussianNoise } from '../diffusion/noise.js';
-import { initialLatents, itemNoise, sampleLatents } from '../diffusion/sampling.js';
+import { initialLatents, itemNoise, posteriorNoise, sampleLatents } from '../diffusion/sampling.js';
 import { createScheduler } from '../diffusion/schedulers/index.js';
 import { TextEncoder } from '../diffusion/text-encoder.js';
 import { Unet } from '../diffusion/unet.js';
@@ -68,12 +67,11 @@ async function denoise(g: VideoGraphs, config: DiffusionConfig, p: VideoDenoiseP
   const noise = itemNoise(p.seed, 1);
   let init: Float32Array | null = null;
   if (p.init) {
-    // the encoder's posterior noise is a stream of its own (seed − 1), as the image type does
-    const image = await g.vaeEncoder!.encode(p.init.planar, p.height, p.width, new GaussianNoise((p.seed - 1) >>> 0), ctx);
+    const image = (await g.vaeEncoder!.encode(p.init.planar, p.height, p.width, ctx)).sample(posteriorNoise(p.seed, 1)[0]!);
     init = repeatOverFrames(image.map((x) => x * config.vaeScaling), channels, p.frames);
   }
   // strength so low that no step runs: the image itself, on every frame
-  const start = init && firstStep >= scheduler.timesteps.length ? [init] : initialLatents(scheduler, noise, size, init && { latents: init, firstStep });
+  const start = init && firstStep >= scheduler.timesteps.length ? [init] : initialLatents(scheduler, noise, size, init && { latents: [init], firstStep });
   const [latents] = await sampleLatents({
     scheduler,
     latents: start,
