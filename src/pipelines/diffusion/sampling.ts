@@ -15,9 +15,11 @@ export const posteriorNoise = (seed: number, count: number): GaussianNoise[] => 
 
 /**
  * Starting latents, one flat array per item (any shape of `size` values): pure noise at the sampler's initial
- * scale, or (image-to-image) each item's init latents noised to the level of `firstStep`.
+ * scale, or (image-to-image) each item's init latents noised to the level of `firstStep`, or, at a strength so low
+ * that no step runs, the init latents themselves (a sampler has no noise level past its last step to add).
  */
 export function initialLatents(scheduler: Scheduler, noise: GaussianNoise[], size: number, init: { latents: Float32Array[]; firstStep: number } | null): Float32Array[] {
+  if (init && init.firstStep >= scheduler.timesteps.length) return init.latents;
   return noise.map((source, i) => {
     const drawn = source.fill(new Float32Array(size));
     if (!init) return scaled(drawn, scheduler.initNoiseSigma, drawn);

@@ -70,11 +70,9 @@ async function denoise(g: VideoGraphs, config: DiffusionConfig, p: VideoDenoiseP
     const image = (await g.vaeEncoder!.encode(p.init.planar, p.height, p.width, ctx)).sample(posteriorNoise(p.seed, 1)[0]!);
     init = repeatOverFrames(image.map((x) => x * config.vaeScaling), channels, p.frames);
   }
-  // strength so low that no step runs: the image itself, on every frame
-  const start = init && firstStep >= scheduler.timesteps.length ? [init] : initialLatents(scheduler, noise, size, init && { latents: [init], firstStep });
   const [latents] = await sampleLatents({
     scheduler,
-    latents: start,
+    latents: initialLatents(scheduler, noise, size, init && { latents: [init], firstStep }),
     noise,
     firstStep,
     guidanceScale: p.guidanceScale,
