@@ -1,14 +1,15 @@
-// A scratch root belongs to one live daemon: a second one's start-up sweep would erase the first one's jobs. Node has
-// no flock, so each claimer writes a file named for its process and then looks for the others' files: of two daemons
-// claiming at once, the later to look always sees the earlier's file, so at most one of them goes on. A process is
-// its pid and its start time, so a claim left by a kill -9 is stale even once the pid is reused (pid 1 in a restarted
-// container, say).
-import { readFileSync } from 'node:fs';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+// A scratch root belongs to one live daemon: a second one's start-up sweep would erase the first one's jobs. The
+// claim is a Unix socket the daemon listens on in the root. Binding a path is atomic (of two daemons, one gets
+// EADDRINUSE), and the kernel stops the listening with the process however it ends, so a socket that no one answers
+// on is stale: in any pid namespace (two containers that are both pid 1 on one volume), after a kill -9, on any OS.
+import net from 'node:net';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ScratchRootUnusable, unusable } from './scratch-root.js';
 
-const PREFIX = '.claim-';
+const CLAIM = '.claim.sock';
+/** sun_path holds 108 bytes with its NUL; libuv cuts a longer path short rather than refuse it */
+const MAX_SOCKET_PATH_BYTES = 107;
 
 /** Another live process holds the root. */
 export class ScratchRootClaimed extends ScratchRootUnusable {
@@ -25,52 +26,53 @@ export interface ScratchClaim {
   release(): Promise<void>;
 }
 
-/** Claim files are the claims' own business: the start-up sweep leaves them be. */
-export const isClaimFile = (name: string): boolean => name.startsWith(PREFIX);
+/** The claim is the claim's own business: the start-up sweep leaves it be. */
+export const isClaimFile = (name: string): boolean => name === CLAIM;
 
-/** Clock ticks from boot to the process's start (/proc/<pid>/stat field 22), or null where there is no /proc. */
-function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name (field 2) may hold spaces and parentheses: count fields from the last ')'
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
+const listen = (server: net.Server, file: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(file, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 
-const claimName = (pid: number, started: string | null): string => `${PREFIX}${pid}-${started ?? 'unknown'}`;
-
-function isLive(pid: number, started: string): boolean {
-  // kill(0) would signal our own process group
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const now = startTime(pid);
-  return started === 'unknown' || now === null || now === started;
+/** The pid the holder of `file` answers with, or null when no one listens there (a claim left by a dead process). */
+function holderOf(file: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = net.connect(file);
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    socket.once('end', () => resolve(Number(answer)));
+    socket.once('error', () => resolve(null));
+  });
 }
 
 /**
- * Claims `root` for this process, taking over the claims of dead processes (their leftovers are for the sweep).
- * Throws ScratchRootClaimed when a live process holds it. Writing the claim proves the root writable: a root that
- * is not fails here, not in every job.
+ * Claims `root` for this process, taking over a claim no one answers on (its leftovers are for the sweep). Throws
+ * ScratchRootClaimed when a live process holds it. Binding the claim proves the root writable: a root that is not
+ * fails here, not in every job.
  */
 export async function claimScratchRoot(root: string): Promise<ScratchClaim> {
-  const mine = claimName(process.pid, startTime(process.pid));
-  const file = path.join(root, mine);
-  await writeFile(file, '', { mode: 0o600 }).catch((err: unknown) => {
-    throw unusable(root, 'is not writable', err);
-  });
-  for (const name of (await readdir(root)).filter((n) => isClaimFile(n) && n !== mine)) {
-    const [pid = '', started = ''] = name.slice(PREFIX.length).split('-');
-    if (isLive(Number(pid), started)) {
-      await rm(file, { force: true });
-      throw new ScratchRootClaimed(root, Number(pid));
-    }
-    await rm(path.join(root, name), { force: true });
+  const file = path.join(root, CLAIM);
+  if (Buffer.byteLength(file) > MAX_SOCKET_PATH_BYTES) {
+    throw new ScratchRootUnusable(`${root} is too long a path for the daemon's claim on it (a Unix socket path holds at most ${MAX_SOCKET_PATH_BYTES} bytes)`);
   }
-  return { release: () => rm(file, { force: true }) };
+  const server = net.createServer((socket) => socket.end(String(process.pid)));
+  // the claim lasts as long as the daemon, and never keeps a process alive on its own
+  server.unref();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await listen(server, file);
+      return { release: () => new Promise((resolve) => server.close(() => resolve())) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 2) throw unusable(root, 'is not writable', err);
+    }
+    const holder = await holderOf(file);
+    if (holder !== null) throw new ScratchRootClaimed(root, holder);
+    await rm(file, { force: true }).catch((err: unknown) => {
+      throw unusable(root, `holds a ${CLAIM} that is not a socket`, err);
+    });
+  }
 }

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ScratchRootClaimed, claimScratchRoot } from '../../src/scratch/scratch-claim.js';
@@ -9,10 +9,19 @@ import { resolveScratchRoot } from '../../src/scratch/scratch-root.js';
 const CLAIM_MODULE = new URL('../../src/scratch/scratch-claim.js', import.meta.url).href;
 const newRoot = () => mkdtemp(path.join(os.tmpdir(), 'infernode-claim-'));
 
+/** Another process's attempt to claim `root`: 'claimed' (it then holds it for a second), or 'refused'. */
+async function claimInChild(root: string, wrapper: string[] = []): Promise<string> {
+  const code = `const { claimScratchRoot } = await import(${JSON.stringify(CLAIM_MODULE)}); try { await claimScratchRoot(process.argv[1]); console.log('claimed'); setTimeout(() => {}, 1000); } catch { console.log('refused'); }`;
+  const [command, ...args] = [...wrapper, process.execPath, '--input-type=module', '-e', code, root];
+  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+}
+
 /** Another process that claims `root` and holds it until killed. */
-async function holder(root: string) {
+async function holder(root: string, wrapper: string[] = []) {
   const code = `const { claimScratchRoot } = await import(${JSON.stringify(CLAIM_MODULE)}); await claimScratchRoot(process.argv[1]); console.log('claimed'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, root], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [command, ...args] = [...wrapper, process.execPath, '--input-type=module', '-e', code, root];
+  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => child.stdout.once('data', resolve));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return { child, exited };
@@ -33,19 +42,33 @@ t.test('the claim of a process killed with -9 is taken over, and released on rel
   const other = await holder(root);
   other.child.kill('SIGKILL');
   await other.exited;
+  t.same(await readdir(root), ['.claim.sock'], 'the dead one left its socket behind');
   const claim = await claimScratchRoot(root);
-  const [mine] = await readdir(root);
-  t.match(mine, new RegExp(`^\\.claim-${process.pid}-`), 'the dead one\'s claim is gone, ours is there');
+  const again = await claimScratchRoot(root).catch((e: unknown) => e);
+  t.equal((again as ScratchRootClaimed).pid, process.pid, 'the root is ours now');
   await claim.release();
   t.same(await readdir(root), []);
 });
 
-t.test('a claim whose pid lives on in another process (a reused pid) is stale', async (t) => {
+const pidNamespaces = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
+
+t.test('two daemons that are both pid 1 (two containers on one volume): the second is refused', { skip: pidNamespaces ? false : 'unshare --pid is not permitted here' }, async (t) => {
   const root = await newRoot();
-  await writeFile(path.join(root, `.claim-${process.ppid}-1`), '');
-  const claim = await claimScratchRoot(root);
-  t.equal((await readdir(root)).length, 1);
-  await claim.release();
+  const first = await holder(root, ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child']);
+  t.teardown(() => first.child.kill('SIGKILL'));
+  t.equal(await claimInChild(root, ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child']), 'refused');
+});
+
+t.test('of many claims at once, exactly one wins', async (t) => {
+  const root = await newRoot();
+  const claims = await Promise.allSettled(Array.from({ length: 8 }, () => claimInChild(root)));
+  t.equal(claims.filter((c) => c.status === 'fulfilled' && c.value === 'claimed').length, 1);
+});
+
+t.test('a root whose path is too long for a socket is refused with the reason', async (t) => {
+  const root = path.join(await newRoot(), 'x'.repeat(100));
+  await mkdir(root);
+  t.rejects(claimScratchRoot(root), { message: /too long a path/ });
 });
 
 t.test('daemons on --port 0 get default roots of their own', async (t) => {
