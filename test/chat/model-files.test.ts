@@ -43,6 +43,9 @@ t.test('the characters a message adds are the fewest over the roles the template
     "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('no system role') }}{% elif m.role == 'user' %}<u>{{ m.content }}|{% else %}<assist>{{ m.content }}|{% endif %}{% endfor %}";
   t.equal(new ChatText(files({}, template)).messageMarkerChars(), 4);
   t.equal(new ChatText(files({}, '{% for m in messages %}{{ m.content }}{% endfor %}')).messageMarkerChars(), 0, 'a template that adds nothing');
+  // consecutive messages of a role merged into one turn, joined by "|": the second adds 1 character, not 6
+  const merging = "{% for m in messages %}{% if loop.first or m.role != messages[loop.index0 - 1].role %}<{{ m.role }}>{% else %}|{% endif %}{{ m.content }}{% endfor %}";
+  t.equal(new ChatText(files({}, merging)).messageMarkerChars(), 1, 'a template that merges a role\'s consecutive messages');
   t.equal(new ChatText(files({}, "{{ raise_exception('never') }}")).messageMarkerChars(), 0, 'a template that takes nothing');
   t.equal(new ChatText(files({}, null)).messageMarkerChars(), 0, 'no template');
 });

@@ -1,3 +1,5 @@
+import net from 'node:net';
+import { once } from 'node:events';
 import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode } from '../helpers/node.js';
@@ -110,6 +112,23 @@ refusal('binary data over --upload-limit is a 413', () => {
 }, 413, undefined);
 
 refusal('a JSON header over --body-limit is a 413 naming Inference-Header-Content-Length', () => postInfer(node, rawRequest(header([binaryTensor(16)], { id: 'x'.repeat(BODY_LIMIT) }), [bytes(16)])), 413, 'Inference-Header-Content-Length');
+
+t.test('a client that stops inside its JSON header is not an internal error, and leaves nothing in scratch', async (t) => {
+  const json = header([binaryTensor(16)]);
+  const head = ['POST /v2/models/tiny-tensor/infer HTTP/1.1', 'Host: 127.0.0.1', `Content-Length: ${json.length + 16}`, `Inference-Header-Content-Length: ${json.length}`, '', ''].join('\r\n');
+  const socket = net.connect(Number(new URL(node.url).port), '127.0.0.1');
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  // the route is reading the header when the body ends
+  socket.write(head + json.slice(0, 10));
+  await sleep(300);
+  socket.end();
+  await Promise.race([once(socket, 'close'), sleep(1000)]);
+  socket.destroy();
+  t.notMatch(node.logs.join('\n'), /internal error/);
+  await scratchIsEmpty(t);
+  t.equal((await postInfer(node, tritonRequest([input()]))).status, 200, 'the node answers the next request');
+});
 
 t.test('a client that goes away in the middle of its binary data leaves nothing in scratch', async (t) => {
   const json = header([binaryTensor(1024, { shape: [64, 4] })]);

@@ -53,7 +53,7 @@ export class WebhookDispatcher implements WebhookSink {
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.maxDelayMs = options.maxDelayMs ?? 60_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.agent = new Agent({ connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    this.agent = new Agent({ connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs });
   }
 
   check(url: string): string | null {

@@ -105,10 +105,15 @@ export class ChatText {
     const template = this.template;
     if (!template) return 0;
     const m = (role: ChatMessage['role']): ChatMessage => ({ role, content: '' });
+    // each role after each other one, itself included: a template that merges consecutive messages of a role adds
+    // less for the second than for the first
     const growth: [ChatMessage[], ChatMessage[]][] = [
       [[m('user')], [m('user'), m('assistant')]],
       [[m('user'), m('assistant')], [m('user'), m('assistant'), m('user')]],
       [[m('user')], [m('system'), m('user')]],
+      [[m('user')], [m('user'), m('user')]],
+      [[m('user'), m('assistant')], [m('user'), m('assistant'), m('assistant')]],
+      [[m('system'), m('user')], [m('system'), m('system'), m('user')]],
     ];
     const added = growth.flatMap(([fewer, more]) => {
       try {

@@ -63,10 +63,10 @@ export class Authenticator {
   }
 }
 
-/** null when the principal holds the scope, else the 403 naming it. */
 /** Scopes that come with another: an admin reads every token's jobs, so it reads jobs. */
 const IMPLIED_BY: Partial<Record<Scope, Scope>> = { 'jobs:read': 'models:admin' };
 
+/** null when the principal holds the scope, else the 403 naming it. */
 export function requireScope(principal: Principal, scope: Scope): ApiError | null {
   const implied = IMPLIED_BY[scope];
   if (principal.scopes.has(scope) || (implied !== undefined && principal.scopes.has(implied))) return null;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
-import type { Principal, Scope } from '../principal.js';
+import type { Principal } from '../principal.js';
 import '../fastify-types.js';
 import { ANONYMOUS, UNAUTHENTICATED, requireScope, type Authenticator } from './authenticator.js';
 

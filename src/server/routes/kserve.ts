@@ -5,7 +5,7 @@ import { ApiError, type ErrorCode, ERROR_STATUS, inRequestTerms } from '../error
 import type { PreparedJob } from '../../jobs/job-service.js';
 import type { UploadSet } from '../../pipelines/job-handler.js';
 import type { TensorDescriptor } from '../../runtime/model-types.js';
-import { BodyReader } from '../kserve/body-reader.js';
+import { BodyEndedEarly, BodyReader } from '../kserve/body-reader.js';
 import { binaryInputSizes, bodyLayout, stageBinaryInputs } from '../kserve/binary-inputs.js';
 import { inferReply, type JsonTensor } from '../kserve/infer-response.js';
 import { isJsonObject, type JsonObject } from '../kserve/parameters.js';
@@ -82,7 +82,9 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { conf
       let prepared: PreparedJob | undefined;
       try {
         const layout = bodyLayout(request.headers, config);
-        const header = await reader.take(layout.headerBytes);
+        const header = await reader.take(layout.headerBytes).catch((err: unknown) => {
+          throw err instanceof BodyEndedEarly ? new ApiError('invalid_request', 'the body ended before its JSON header did', 'Inference-Header-Content-Length') : err;
+        });
         if (layout.binaryBytes === null) return fromJson(await jsonOf(request, header.toString('utf8')), outputs);
         const body = await jsonOf(request, header.toString('utf8')).catch(() => null);
         if (!isJsonObject(body)) {
@@ -127,10 +129,10 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { conf
       request.jobId = job.id;
       await job.whenEnded();
       if (job.status !== 'succeeded') {
+        // answered, not thrown: the job was admitted, so its end is not a refusal of the request
         const code = (job.error?.code ?? 'internal') as ErrorCode;
-        const message = job.error?.message ?? 'the job did not finish';
-        if (code in ERROR_STATUS) throw new ApiError(code, message);
-        throw new ApiError(job.status === 'canceled' ? 'conflict' : 'internal', message);
+        const failure = new ApiError(code in ERROR_STATUS ? code : job.status === 'canceled' ? 'conflict' : 'internal', job.error?.message ?? 'the job did not finish');
+        return reply.code(failure.statusCode).send(failure.toBody());
       }
       const envelope = { model_name: request.params.model, model_version: '1', ...(typeof read.body.id === 'string' ? { id: read.body.id } : {}) };
       const answer = inferReply(envelope, (job.result as { outputs: JsonTensor[] }).outputs, read.outputs);
