@@ -40,6 +40,9 @@ function transferring<T extends object>(value: WorkerReply<T>, buffers: ArrayBuf
 
 const refuse = (refusal: MediaRefusal): WorkerReply<never> => ({ ok: false, refusal });
 
+/** Answers once this worker has loaded its modules (the pool waits for it before it may terminate the worker). */
+export const ready = (): boolean => true;
+
 export async function decodeImage(task: DecodeTask): Promise<unknown> {
   try {
     const reply = await decode(task);

@@ -30,6 +30,8 @@ type TaskName = 'decodeImage' | 'encodeImage' | 'encodeImageSealed' | 'planarToR
  */
 export class MediaPool {
   private readonly piscina: Piscina;
+  /** the first worker has loaded its modules: terminating a worker while it loads sharp aborts the process */
+  private readonly started: Promise<unknown>;
 
   /** `nice`: the workers lower themselves to it (src/runtime/thread-priority.ts) */
   constructor(options: { threads?: number; nice?: number } = {}) {
@@ -41,6 +43,7 @@ export class MediaPool {
       idleTimeout: 30_000,
       workerData: { nice: options.nice ?? 0 } satisfies MediaWorkerInit,
     });
+    this.started = this.piscina.run(null, { name: 'ready' }).catch(() => undefined);
   }
 
   /** Decodes a PNG, JPEG or WebP upload to RGB (HWC); refusals are ApiErrors naming `field`. */
@@ -87,8 +90,9 @@ export class MediaPool {
     return this.call<Float32Array>('rgbToPlanar', { rgb: copy, width, height }, [copy.buffer], signal);
   }
 
-  destroy(): Promise<void> {
-    return this.piscina.destroy();
+  async destroy(): Promise<void> {
+    await this.started;
+    await this.piscina.destroy();
   }
 
   private async call<T>(name: TaskName, task: Task, transferList: ArrayBuffer[], signal?: AbortSignal): Promise<T> {

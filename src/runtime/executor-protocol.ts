@@ -17,6 +17,8 @@ export type ToExecutor =
 export type RunTimings = Array<[string, number]>;
 
 export type FromExecutor =
+  /** the worker has loaded its modules (onnxruntime's binding among them) */
+  | { kind: 'started' }
   | { kind: 'loaded'; name: string; metadata: ModelMetadata; seconds: number }
   | { kind: 'load_failed'; name: string; message: string }
   | { kind: 'unloaded'; name: string }

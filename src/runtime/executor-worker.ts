@@ -96,3 +96,5 @@ port.on('message', (message: ToExecutor) => {
       break;
   }
 });
+
+coalescer.postNow({ kind: 'started' });

@@ -43,6 +43,8 @@ export class Executor extends EventEmitter {
   private readonly loads = new Map<string, PendingLoad>();
   private readonly unloads = new Map<string, () => void>();
   private closing = false;
+  /** terminating a worker while it loads onnxruntime's binding aborts the process, so close waits for this */
+  private started = false;
 
   constructor(
     readonly device: DeviceSpec,
@@ -82,13 +84,13 @@ export class Executor extends EventEmitter {
   }
 
   /**
-   * Stops the worker once its in-flight runs have ended (canceled runs stop at their next step), or after
-   * `graceMs`: terminating a worker inside a synchronous onnxruntime run aborts the whole process.
+   * Stops the worker once its in-flight runs and model loads have ended (canceled runs stop at their next step), or
+   * after `graceMs`: terminating a worker inside an onnxruntime run or session creation aborts the whole process.
    */
   async close(graceMs = 10_000): Promise<void> {
     this.closing = true;
     const deadline = Date.now() + graceMs;
-    while (this.runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((!this.started || this.runs.size > 0 || this.loads.size > 0 || this.unloads.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.worker.terminate();
   }
 
@@ -97,6 +99,7 @@ export class Executor extends EventEmitter {
   }
 
   private spawn(): Worker {
+    this.started = false;
     const worker = new Worker(WORKER_URL, { workerData: { device: this.device, nice: this.nice } satisfies ExecutorInit });
     worker.on('message', (batch: FromExecutor[]) => {
       for (const m of batch) this.receive(m);
@@ -126,6 +129,9 @@ export class Executor extends EventEmitter {
 
   private receive(m: FromExecutor): void {
     switch (m.kind) {
+      case 'started':
+        this.started = true;
+        return;
       case 'loaded':
         this.loads.get(m.name)?.resolve({ metadata: m.metadata, seconds: m.seconds });
         this.loads.delete(m.name);
