@@ -6,7 +6,7 @@ import { describeDecoder } from '../pipelines/chat/decoder.js';
 import { DATATYPES, isDatatype } from '../pipelines/tensor/datatypes.js';
 import { ChatText, readChatModelFiles, type ChatModelFiles } from '../pipelines/chat/model-files.js';
 import { loadClipTokenizer } from '../pipelines/diffusion/clip-tokenizer.js';
-import { parseSchedulerConfigs } from '../pipelines/diffusion/schedulers/index.js';
+import { defaultSchedulerName, parseSchedulerConfigs, unsupportedSamplers } from '../pipelines/diffusion/schedulers/index.js';
 import { detectModel } from './model-catalog.js';
 import type { ModelManifest, ModelSpec, ModelType } from './model-types.js';
 
@@ -230,6 +230,8 @@ function diffusionRules(type: 'image' | 'video'): GraphRule[] {
         { name: 'timestep', datatypes: TIMESTEP_TYPES, ranks: [0, 1] },
         { name: 'encoder_hidden_states', datatypes: FLOATS, ranks: [3] },
       ],
+      // an LCM distilled with guidance (time_cond_proj_dim) takes its guidance scale's embedding; images only
+      optionalInputs: type === 'image' ? [{ name: 'timestep_cond', datatypes: FLOATS, ranks: [2] }] : [],
       outputs: [{ name: 'out_sample', datatypes: FLOATS, ranks: [latentRank], orFirstOutput: true }],
     },
     // the VAE decodes frame by frame, so its latents are 4-D for video too
@@ -395,6 +397,11 @@ async function checkDiffusion(f: Findings, dir: string, type: 'image' | 'video',
   else {
     try {
       parseSchedulerConfigs(scheduler);
+      const fallback = defaultSchedulerName(scheduler);
+      for (const [name, why] of Object.entries(unsupportedSamplers(scheduler))) {
+        if (name === fallback) f.problem(`scheduler/${why}, the sampler this model's _class_name stands for`);
+        else f.warning(`scheduler/${why}: jobs naming scheduler ${name} are refused`);
+      }
     } catch (err) {
       f.problem(`scheduler/${(err as Error).message}`);
     }

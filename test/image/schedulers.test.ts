@@ -2,8 +2,12 @@
 // scheduling_euler_ancestral_discrete.py, scheduling_ddim.py and scheduling_lcm.py, written out independently of
 // this code (float64; σ and Euler timesteps rounded to float32 as diffusers holds them). SD 1.5's config:
 // scaled_linear 0.00085 → 0.012, 1000 training steps, leading spacing, steps_offset 1, clip_sample off; sample x = 0.5, model output 0.2.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t, { type Test } from 'tap';
-import { createScheduler, defaultSchedulerName, parseSchedulerConfigs, startStep, type SchedulerConfigs } from '../../src/pipelines/diffusion/schedulers/index.js';
+import { readDiffusionConfig } from '../../src/pipelines/diffusion/model-config.js';
+import { createScheduler, defaultSchedulerName, parseSchedulerConfigs, startStep, unsupportedSamplers, type SchedulerConfigs } from '../../src/pipelines/diffusion/schedulers/index.js';
 import { alphasCumprod } from '../../src/pipelines/diffusion/schedulers/config.js';
 import type { NormalSource } from '../../src/pipelines/diffusion/noise.js';
 import { EulerScheduler } from '../../src/pipelines/diffusion/schedulers/euler.js';
@@ -176,4 +180,37 @@ t.test('lcm refuses more steps than the grid keeps at the strength, as diffusers
   t.throws(() => createScheduler('lcm', sd15().lcm, 26, 0.5), /at most 25 steps/);
   t.throws(() => createScheduler('lcm', sd15().lcm, 51), /at most 50 steps/);
   t.throws(() => createScheduler('lcm', sd15().lcm, 1, 0.01), /at most 0 steps/);
+});
+
+// Scheduler fields the samplers do not implement, as the scheduler_config.json files of real exports carry them
+// (stabilityai/sd-turbo, SimianLuo/LCM_Dreamshaper_v7, stabilityai/stable-diffusion-2-1): set to their plain
+// values they change nothing; set otherwise, the samplers whose diffusers class takes them refuse the file.
+t.test('the plain values real exports carry leave every sampler able to run', async (t) => {
+  const turbo = { _class_name: 'EulerDiscreteScheduler', interpolation_type: 'linear', sigma_max: null, sigma_min: null, timestep_type: 'discrete', trained_betas: null, use_karras_sigmas: false, timestep_spacing: 'trailing' };
+  const lcm = { _class_name: 'LCMScheduler', rescale_betas_zero_snr: false, thresholding: false, dynamic_thresholding_ratio: 0.995, sample_max_value: 1, trained_betas: null };
+  const sd21 = { _class_name: 'DDIMScheduler', prediction_type: 'v_prediction', skip_prk_steps: true, trained_betas: null, clip_sample: false, set_alpha_to_one: false };
+  for (const raw of [turbo, lcm, sd21]) t.same(unsupportedSamplers(raw), {}, raw._class_name);
+});
+
+t.test('a setting a sampler does not implement refuses the samplers whose class takes it, and only those', async (t) => {
+  t.same(Object.keys(unsupportedSamplers({ rescale_betas_zero_snr: true })).sort(), ['ddim', 'euler', 'euler_a', 'lcm']);
+  t.same(Object.keys(unsupportedSamplers({ trained_betas: [0.001, 0.002] })).sort(), ['ddim', 'euler', 'euler_a', 'lcm']);
+  t.same(Object.keys(unsupportedSamplers({ thresholding: true })).sort(), ['ddim', 'lcm']);
+  for (const raw of [{ final_sigmas_type: 'sigma_min' }, { interpolation_type: 'log_linear' }, { timestep_type: 'continuous' }, { use_exponential_sigmas: true }, { use_beta_sigmas: true }]) {
+    t.same(Object.keys(unsupportedSamplers(raw)), ['euler'], JSON.stringify(raw));
+  }
+  t.match(unsupportedSamplers({ final_sigmas_type: 'sigma_min' }).euler, /final_sigmas_type "sigma_min" is not implemented by the euler sampler/);
+  t.same(unsupportedSamplers({ sigma_min: 0.1 }), {}, 'sigma_min bounds only Karras spacing');
+  t.same(Object.keys(unsupportedSamplers({ sigma_min: 0.1, use_karras_sigmas: true })), ['euler']);
+});
+
+t.test('a model whose default sampler cannot follow its scheduler config does not load', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'infernode-scheduler-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(path.join(dir, 'scheduler'));
+  const write = (raw: object): Promise<void> => writeFile(path.join(dir, 'scheduler', 'scheduler_config.json'), JSON.stringify(raw));
+  await write({ _class_name: 'EulerDiscreteScheduler', rescale_betas_zero_snr: true, timestep_spacing: 'trailing' });
+  await t.rejects(readDiffusionConfig(dir), { name: 'Error', message: /rescale_betas_zero_snr true is not implemented by the euler sampler, the sampler this model's _class_name/ });
+  await write({ _class_name: 'EulerDiscreteScheduler', thresholding: true });
+  t.same(Object.keys((await readDiffusionConfig(dir)).unsupportedSchedulers).sort(), ['ddim', 'lcm'], 'euler does not take thresholding: the model loads');
 });

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { parseImageInput } from '../../src/pipelines/image/image-input.js';
 import { channelMeans, halvesPng, imageHarness, pixels } from './harness.js';
 
 // Each variant differs from tiny-sd in one thing real exports differ in; each must load and draw the prompt.
@@ -11,6 +12,7 @@ const VARIANTS = {
   'tiny-sd-tokenizer-json': 'tokenizer.json instead of vocab.json + merges.txt',
   'tiny-sd-vae-scaling': 'a VAE scaling factor of 0.13025',
   'tiny-sd-fp16': 'float16 inputs and outputs in every graph',
+  'tiny-sd-thresholding': 'a scheduler config with thresholding on, which euler does not take',
 };
 
 for (const [name, difference] of Object.entries(VARIANTS)) {
@@ -28,3 +30,12 @@ for (const [name, difference] of Object.entries(VARIANTS)) {
     t.ok(left[2]! > left[0]! + 60 && right[0]! > right[2]! + 60, `left ${[...left]}, right ${[...right]}`);
   });
 }
+
+t.test('tiny-sd-thresholding refuses the samplers whose class takes thresholding, naming input.scheduler', async (t) => {
+  const harness = await imageHarness('tiny-sd-thresholding');
+  t.teardown(() => harness.close());
+  for (const scheduler of ['ddim', 'lcm']) {
+    t.throws(() => parseImageInput({ prompt: 'a red square', scheduler, steps: 4 }, harness.parseContext()), { field: 'input.scheduler', message: /thresholding true is not implemented/ }, scheduler);
+  }
+  t.ok(parseImageInput({ prompt: 'a red square', scheduler: 'euler_a', steps: 4 }, harness.parseContext()), 'euler_a does not take it');
+});

@@ -6,7 +6,7 @@ import { parseVideoInput } from '../../src/pipelines/video/video-input.js';
 
 const info: VideoModelInfo = {
   width: 256, height: 256, frames: 16, fps: 8, steps: 4, guidance_scale: 7.5, vae_scale_factor: 8,
-  image_to_video: true, scheduler: 'ddim', lcm_max_steps: 50, max_frames: 64, max_pixels: 512 * 512, max_steps: 50,
+  image_to_video: true, scheduler: 'ddim', lcm_max_steps: 50, unsupported_schedulers: {}, max_frames: 64, max_pixels: 512 * 512, max_steps: 50,
 };
 
 function context(overrides: Partial<VideoModelInfo> = {}, parts: Record<string, number> = {}): ParseContext {

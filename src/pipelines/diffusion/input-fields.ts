@@ -77,9 +77,15 @@ export function imageSize(raw: { width: unknown; height: unknown }, prefix: stri
   return { width, height };
 }
 
-export function schedulerField(raw: unknown, field: string, fallback: SchedulerName): SchedulerName {
+/**
+ * A sampler name, else the model's default. `unsupported` (the model's info) lists the samplers its
+ * scheduler_config.json asks for something they do not implement: naming one is refused, not sampled plainly.
+ */
+export function schedulerField(raw: unknown, field: string, fallback: SchedulerName, unsupported: Partial<Record<SchedulerName, string>> = {}): SchedulerName {
   if (raw === undefined || raw === null) return fallback;
   if (!SCHEDULER_NAMES.includes(raw as SchedulerName)) throw invalidInput(field, `${field} must be one of ${SCHEDULER_NAMES.join(', ')}`);
+  const why = unsupported[raw as SchedulerName];
+  if (why) throw invalidInput(field, `${field} ${String(raw)} cannot run this model: ${why}`);
   return raw as SchedulerName;
 }
 

@@ -10,7 +10,7 @@ import { initialLatents, itemNoise, posteriorNoise, sampleLatents } from '../dif
 import { createScheduler } from '../diffusion/schedulers/index.js';
 import { scaled } from '../diffusion/schedulers/scheduler.js';
 import { repeatRows, TextEncoder } from '../diffusion/text-encoder.js';
-import { usesGuidance } from '../diffusion/guidance.js';
+import { guidanceEmbedding, usesGuidance } from '../diffusion/guidance.js';
 import { Unet } from '../diffusion/unet.js';
 import { VaeDecoder, VaeEncoder } from '../diffusion/vae.js';
 import { describeValues } from '../tensor/executor-model.js';
@@ -23,7 +23,7 @@ const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => f
 const DEFAULTS = { width: 512, height: 512, steps: 25, guidance_scale: 7.5, max_pixels: 1024 * 1024, max_steps: 100, max_n: 8 };
 const API_MAX_N = 8;
 
-function modelInfo(spec: ModelSpec, config: DiffusionConfig, tokens: number, imageToImage: boolean): ImageModelInfo {
+function modelInfo(spec: ModelSpec, config: DiffusionConfig, tokens: number, imageToImage: boolean, guidanceEmbedding: boolean): ImageModelInfo {
   const defaults = spec.manifest.defaults ?? {};
   const limits = spec.manifest.limits ?? {};
   const pick = (source: Record<string, unknown>, key: keyof typeof DEFAULTS, exported?: number): number =>
@@ -37,10 +37,12 @@ function modelInfo(spec: ModelSpec, config: DiffusionConfig, tokens: number, ima
     size_multiple: config.vaeScaleFactor,
     image_to_image: imageToImage,
     lcm_max_steps: config.schedulers.lcm.original_inference_steps,
+    unsupported_schedulers: config.unsupportedSchedulers,
     max_pixels: pick(limits, 'max_pixels'),
     max_steps: pick(limits, 'max_steps'),
     max_n: Math.min(pick(limits, 'max_n'), API_MAX_N),
     max_prompt_tokens: tokens - 2,
+    guidance_embedding: guidanceEmbedding,
   };
 }
 
@@ -54,15 +56,19 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
     sessions.create(path.join(spec.dir, 'vae_decoder', 'model.onnx')),
     hasEncoder ? sessions.create(path.join(spec.dir, 'vae_encoder', 'model.onnx')) : Promise.resolve(null),
   ]);
-  const unet = new Unet(unetSession);
+  const unet = new Unet(unetSession, config.timeCondProjDim);
   if (unet.sampleRank !== 4) throw new Error(`unet: sample has rank ${unet.sampleRank}, expected 4 (an image UNet)`);
   const vaeDecoder = new VaeDecoder(decoderSession);
   const vaeEncoder = encoderSession ? new VaeEncoder(encoderSession) : null;
-  const info = modelInfo(spec, config, textEncoder.tokenizer.maxLength, vaeEncoder !== null);
+  const info = modelInfo(spec, config, textEncoder.tokenizer.maxLength, vaeEncoder !== null, unet.guidanceEmbeddingDim !== null);
 
   async function generate(payload: ImagePayload, ctx: RunContext): Promise<{ result: ImageResult; release: () => void }> {
     const { width, height, n, steps, guidanceScale, seed } = payload;
-    const guided = usesGuidance(guidanceScale);
+    // a UNet distilled with guidance takes it as an embedding and runs unguided, one prompt, as diffusers' LCM
+    // pipelines do (w = guidance_scale − 1): classifier-free guidance on top would apply it twice
+    const embeddingDim = unet.guidanceEmbeddingDim;
+    const cond = embeddingDim === null ? undefined : guidanceEmbedding(guidanceScale - 1, embeddingDim, n);
+    const guided = cond === undefined && usesGuidance(guidanceScale);
     const prompts = guided ? [payload.negativePrompt, payload.prompt] : [payload.prompt];
     const { embeddings, truncated } = await textEncoder.encode(prompts, ctx);
     const hidden = repeatRows(embeddings, n);
@@ -78,8 +84,8 @@ export const loadImageModel: ExecutorModelLoader = async (spec, sessions) => {
       latents: initialLatents(scheduler, noise, size, init && { latents: init, firstStep }),
       noise,
       firstStep,
-      guidanceScale,
-      predict: (batch, batchSize, t) => unet.predict(batch, [batchSize, ...latentDims], t, hidden, ctx),
+      guidanceScale: guided ? guidanceScale : 1,
+      predict: (batch, batchSize, t) => unet.predict(batch, [batchSize, ...latentDims], t, hidden, ctx, cond),
       ctx,
     });
     const { images, release } = await decode(latents, latentDims, ctx);

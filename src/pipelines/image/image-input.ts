@@ -29,7 +29,7 @@ export function parseImageInput(input: unknown, ctx: ParseContext): ImageInput {
   const info = ctx.model.metadata.info as unknown as ImageModelInfo;
 
   const { width, height } = imageSize({ width: raw.width, height: raw.height }, 'input', info, info.size_multiple, info.max_pixels);
-  const scheduler = schedulerField(raw.scheduler, 'input.scheduler', info.scheduler);
+  const scheduler = schedulerField(raw.scheduler, 'input.scheduler', info.scheduler, info.unsupported_schedulers);
   const format = (raw.format ?? 'png') as ImageFormat;
   if (!IMAGE_FORMATS.includes(format)) throw invalidInput('input.format', `input.format must be one of ${IMAGE_FORMATS.join(', ')}`);
   if (raw.quality !== undefined && format === 'png') throw invalidInput('input.quality', 'input.quality applies to jpeg and webp only');
@@ -40,6 +40,10 @@ export function parseImageInput(input: unknown, ctx: ParseContext): ImageInput {
     init = { image: imageSource(raw.init_image, 'input.init_image', ctx), strength, maxBytes: ctx.limits.uploadLimitBytes };
   } else if (raw.strength !== undefined) {
     throw invalidInput('input.strength', 'input.strength applies only with an init_image');
+  }
+  // as diffusers' LCM pipelines, which take no negative prompt: the embedded guidance was distilled against ""
+  if (info.guidance_embedding && raw.negative_prompt !== undefined && raw.negative_prompt !== '') {
+    throw invalidInput('input.negative_prompt', 'this model takes its guidance as an embedding (an LCM distilled with guidance), so it has no negative prompt');
   }
   return {
     prompt: promptText(raw.prompt, 'input.prompt', true),

@@ -41,9 +41,13 @@ export interface ImageModelInfo {
   image_to_image: boolean;
   /** LCM caps steps at its distillation step count (times strength, for image-to-image) */
   lcm_max_steps: number;
+  /** samplers that cannot follow the model's scheduler_config.json, with why (see unsupportedSamplers) */
+  unsupported_schedulers: Partial<Record<SchedulerName, string>>;
   max_pixels: number;
   max_steps: number;
   max_n: number;
   /** CLIP tokens a prompt may hold (BOS and EOS excluded) before it is truncated */
   max_prompt_tokens: number;
+  /** the UNet takes its guidance as an embedding (timestep_cond): no classifier-free guidance, no negative prompt */
+  guidance_embedding: boolean;
 }

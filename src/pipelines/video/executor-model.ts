@@ -104,6 +104,7 @@ export const loadVideoModel: ExecutorModelLoader = async (spec, sessions) => {
     hasVaeEncoder ? sessions.create(graph('vae_encoder')) : Promise.resolve(null),
   ]);
   const unet = new Unet(unetSession);
+  if (unet.guidanceEmbeddingDim !== null) throw new Error('unet: takes timestep_cond (a guidance embedding), which the video pipeline does not feed');
   if (unet.sampleRank !== 5) throw new Error(`unet: sample has rank ${unet.sampleRank}, expected 5 ([batch, channels, frames, h, w])`);
   const graphs: VideoGraphs = { textEncoder, unet, vaeDecoder: new VaeDecoder(decoderSession), vaeEncoder: encoderSession && new VaeEncoder(encoderSession) };
   const info: VideoModelInfo = videoModelInfo(spec, config, hasVaeEncoder);

@@ -53,6 +53,8 @@ export interface VideoModelInfo {
   scheduler: SchedulerName;
   /** LCM caps steps at its distillation step count (times strength, for image-to-video) */
   lcm_max_steps: number;
+  /** samplers that cannot follow the model's scheduler_config.json, with why (see unsupportedSamplers) */
+  unsupported_schedulers: Partial<Record<SchedulerName, string>>;
   max_frames: number;
   max_pixels: number;
   max_steps: number;

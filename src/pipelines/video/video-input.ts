@@ -45,6 +45,8 @@ export function parseVideoInput(input: unknown, ctx: ParseContext): VideoInput {
   if (scheduler !== null && !SCHEDULER_NAMES.includes(scheduler as SchedulerName)) {
     throw invalidInput('input.scheduler', `scheduler must be one of ${SCHEDULER_NAMES.join(', ')}`);
   }
+  const why = scheduler === null ? undefined : info.unsupported_schedulers[scheduler as SchedulerName];
+  if (why) throw invalidInput('input.scheduler', `input.scheduler ${String(scheduler)} cannot run this model: ${why}`);
   let init: VideoInput['init'] = null;
   if (raw.init_image !== undefined) {
     if (!info.image_to_video) throw invalidInput('input.init_image', 'this model has no VAE encoder, so it cannot start from an image');

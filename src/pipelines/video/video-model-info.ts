@@ -23,6 +23,7 @@ export function videoModelInfo(spec: ModelSpec, config: DiffusionConfig, imageTo
     image_to_video: imageToVideo,
     scheduler: config.defaultScheduler,
     lcm_max_steps: config.schedulers.lcm.original_inference_steps,
+    unsupported_schedulers: config.unsupportedSchedulers,
     max_frames: pick(limits, 'max_frames'),
     max_pixels: pick(limits, 'max_pixels'),
     max_steps: pick(limits, 'max_steps'),

@@ -108,6 +108,43 @@ function givenFields(raw: Record<string, unknown>): Partial<SchedulerConfig> {
   return given as Partial<SchedulerConfig>;
 }
 
+/**
+ * Settings of diffusers' classes that these samplers do not implement: the value that leaves the schedule as
+ * implemented, and the samplers whose class takes the field (for the others diffusers drops it, so it changes
+ * nothing). A file that sets one otherwise would be sampled with the plain schedule, a different image from the
+ * one diffusers makes, so the sampler refuses it instead (see unsupportedSamplers).
+ */
+const UNIMPLEMENTED: Record<string, { plain: unknown; takenBy: readonly SchedulerName[] }> = {
+  trained_betas: { plain: null, takenBy: ['euler', 'euler_a', 'ddim', 'lcm'] },
+  rescale_betas_zero_snr: { plain: false, takenBy: ['euler', 'euler_a', 'ddim', 'lcm'] },
+  thresholding: { plain: false, takenBy: ['ddim', 'lcm'] },
+  interpolation_type: { plain: 'linear', takenBy: ['euler'] },
+  timestep_type: { plain: 'discrete', takenBy: ['euler'] },
+  final_sigmas_type: { plain: 'zero', takenBy: ['euler'] },
+  use_exponential_sigmas: { plain: false, takenBy: ['euler'] },
+  use_beta_sigmas: { plain: false, takenBy: ['euler'] },
+};
+
+/** Euler reads sigma_min and sigma_max only to bound Karras' spacing, which then starts and ends elsewhere. */
+const KARRAS_BOUNDS = ['sigma_min', 'sigma_max'] as const;
+
+/**
+ * Each sampler that cannot follow `raw`, with the reason: a setting of UNIMPLEMENTED its class takes, set to
+ * another value than the plain one (null or absent is the class's default, which is the plain one).
+ */
+export function unsupportedSamplers(raw: Record<string, unknown>): Partial<Record<SchedulerName, string>> {
+  const out: Partial<Record<SchedulerName, string>> = {};
+  const refuse = (samplers: readonly SchedulerName[], field: string, value: unknown): void => {
+    for (const name of samplers) out[name] ??= `scheduler_config.json: ${field} ${JSON.stringify(value)} is not implemented by the ${name} sampler`;
+  };
+  for (const [field, { plain, takenBy }] of Object.entries(UNIMPLEMENTED)) {
+    const value = raw[field];
+    if (value !== undefined && value !== null && value !== plain) refuse(takenBy, field, value);
+  }
+  if (raw.use_karras_sigmas === true) for (const field of KARRAS_BOUNDS) if (raw[field] !== undefined && raw[field] !== null) refuse(['euler'], field, raw[field]);
+  return out;
+}
+
 const cumprods = new WeakMap<SchedulerConfig, Float64Array>();
 
 /**

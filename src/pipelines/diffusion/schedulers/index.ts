@@ -4,7 +4,7 @@ import { EulerScheduler } from './euler.js';
 import { LcmScheduler } from './lcm.js';
 import { startStep, type Scheduler, type SchedulerName } from './scheduler.js';
 
-export { parseSchedulerConfigs, SchedulerConfigError, type SchedulerConfig, type SchedulerConfigs } from './config.js';
+export { parseSchedulerConfigs, SchedulerConfigError, unsupportedSamplers, type SchedulerConfig, type SchedulerConfigs } from './config.js';
 export { SCHEDULER_NAMES, startStep, type Scheduler, type SchedulerName } from './scheduler.js';
 export { lcmGridSize } from './lcm.js';
 
