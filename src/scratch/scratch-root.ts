@@ -38,6 +38,9 @@ async function makeRoot(dir: string): Promise<void> {
   }
 }
 
+/** the default root of a daemon on --port 0, named for its pid */
+export const PORT0_ROOT = /^infernode-0-([1-9][0-9]*)$/;
+
 export interface ScratchRoot {
   dir: string;
   memoryBacked: boolean;
@@ -46,7 +49,7 @@ export interface ScratchRoot {
 /**
  * The default root: tmpfs (/dev/shm) where the host has one, so nothing a job writes reaches a disk at all. Named for
  * the port, so that a restart on it sweeps what a crash left; daemons on --port 0 could share no port, so theirs is
- * named for the process.
+ * named for the process (and reaped by a later daemon once it is dead: ./dead-roots.ts).
  */
 export async function resolveScratchRoot(configured: string | null, port: number): Promise<ScratchRoot> {
   const name = port === 0 ? `infernode-0-${process.pid}` : `infernode-${port}`;

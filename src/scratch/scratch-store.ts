@@ -89,14 +89,14 @@ export class ScratchStore {
   /**
    * Erases the job directories a previous process left (a crash, kill -9). Runs once the root is claimed, before
    * the node reports ready. Only job directories: a --scratch-dir pointed at a shared directory (/tmp) must not
-   * cost its other files; `left` counts those.
+   * cost its other files; `left` counts those. `root`: a dead daemon's root this one claimed (./dead-roots.ts).
    */
-  async sweep(): Promise<{ swept: number; left: number }> {
+  async sweep(root = this.root): Promise<{ swept: number; left: number }> {
     let swept = 0;
-    const entries = (await readdir(this.root)).filter((name) => !isClaimFile(name));
+    const entries = (await readdir(root)).filter((name) => !isClaimFile(name));
     const jobDirs = entries.filter((name) => JOB_DIR.test(name));
     for (const entry of jobDirs) {
-      const target = path.join(this.root, entry);
+      const target = path.join(root, entry);
       try {
         await stat(target);
         await rm(target, { recursive: true, force: true });

@@ -15,6 +15,7 @@ import type { FfmpegUnavailable, VideoEncoding } from '../media/ffmpeg-binary.js
 import { Executor } from '../runtime/executor.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
 import type { DeviceSpec } from '../runtime/model-types.js';
+import { reapDeadRoots } from '../scratch/dead-roots.js';
 import { claimScratchRoot } from '../scratch/scratch-claim.js';
 import { resolveScratchRoot } from '../scratch/scratch-root.js';
 import { ScratchStore } from '../scratch/scratch-store.js';
@@ -171,6 +172,11 @@ export async function buildNode(options: NodeOptions): Promise<InfernodeNode> {
     const { swept, left } = await scratch.sweep();
     if (swept) log.warn({ swept }, 'erased job scratch left by an earlier process');
     if (left) log.warn({ left }, 'the scratch root holds entries the node did not make; they are left as they are (is --scratch-dir shared?)');
+    // only beside a default root: what lies beside an operator's --scratch-dir is none of the node's business
+    if (config.scratchDir === null) {
+      const reaped = await reapDeadRoots(root.dir, scratch);
+      if (reaped.roots || reaped.swept) log.warn(reaped, 'erased the scratch roots of dead daemons on --port 0');
+    }
     readiness.sweepDone = true;
     if (!listen || readiness.draining) return;
     await app.listen({ host: config.host, port: config.port });
