@@ -1,5 +1,9 @@
 import t, { type Test } from 'tap';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode } from '../helpers/node.js';
@@ -116,6 +120,33 @@ badInput('a multipart body without a boundary, with a malformed part or cut shor
   await expectError(t, await multipart('x', 'multipart/form-data'), 400, 'invalid_request');
   await expectError(t, await multipart(`${jobPart}--zz\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\n\r\nabcdef`), 400, 'invalid_request');
   await expectError(t, await multipart(jobPart.slice(0, 40)), 400, 'invalid_request');
+});
+
+t.test('a multipart body that ends before its close delimiter is a 400 saying so, on a tmpfs root too', async (t) => {
+  // on tmpfs a file part is stored before the parser finds the body cut short: the root where that was accepted
+  const root = await mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'infernode-test-'));
+  const shm = await startNode({ config: { scratchDir: path.join(root, 'scratch') } });
+  t.teardown(async () => {
+    await shm.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  const send = (body: string) => call(shm, 'POST', '/v1/jobs', { body, headers: { 'content-type': 'multipart/form-data; boundary=zz' } });
+  const job = `--zz\r\nContent-Disposition: form-data; name="job"\r\n\r\n${JSON.stringify(TENSOR_JOB)}\r\n`;
+  const file = `--zz\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\n\r\nabcdef\r\n`;
+  const cases = {
+    'a closing boundary without its final --': `${job}--zz`,
+    'a closing boundary without its final --, then CRLF': `${job}--zz\r\n`,
+    'a file part, then a closing boundary without its final --': `${job}${file}--zz`,
+    // the job part is sent, but never delivered: "needs a job part" would send the client looking in the wrong place
+    'a job part cut off mid-JSON': job.slice(0, 80),
+  };
+  for (const [name, body] of Object.entries(cases)) {
+    const res = await send(body);
+    await expectError(t, res, 400, 'invalid_request');
+    t.match(res.body.error.message, /multipart body ends early/, name);
+    t.same(await shm.jobScratch(), [], `nothing left in scratch: ${name}`);
+  }
+  t.equal((await call(shm, 'POST', '/v1/jobs', { body: `${job}${file}--zz--\r\n`, headers: { 'content-type': 'multipart/form-data; boundary=zz' } })).status, 202, 'the same body, closed, is a job');
 });
 
 badInput('a second job part is a 400, and a job part over --body-limit a 413, each naming job', async (t) => {

@@ -30,6 +30,24 @@ function asRequestError(err: unknown): unknown {
   return new ApiError('invalid_request', 'the multipart body could not be read: it has no boundary, a malformed part, or ends early');
 }
 
+const UNEXPECTED_END = 'Unexpected end of multipart data';
+
+/**
+ * Whether busboy found the body cut short: it ends inside a part, or its close delimiter lacks the final `--`.
+ * @fastify/multipart 9 ends the parts quietly on busboy's "Unexpected end of multipart data", as if the form were
+ * complete (a file part that was stored whole before it came was then kept), so the parser's own error is listened
+ * for, on the pipe the plugin feeds it by.
+ */
+function watchCutShort(raw: FastifyRequest['raw']): () => boolean {
+  let cutShort = false;
+  const pipe = raw.pipe.bind(raw);
+  raw.pipe = <T extends NodeJS.WritableStream>(parser: T, options?: { end?: boolean }): T => {
+    parser.on('error', (err: Error) => (cutShort ||= err.message === UNEXPECTED_END));
+    return pipe(parser, options);
+  };
+  return () => cutShort;
+}
+
 /** The `job` part: text, or already parsed where the part declared Content-Type: application/json. */
 function jobPart(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -58,6 +76,7 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
     }
     const prepared = jobs.prepare();
     request.jobId = prepared.id;
+    const cutShort = watchCutShort(request.raw);
     let body: unknown;
     let uploaded = 0;
     try {
@@ -91,6 +110,8 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
           .catch((err: unknown) => Promise.reject(requestsFault(err) ? asRequestError(err) : err));
         if (part.file.truncated) throw tooLarge();
       }
+      // first: a job part cut off mid-body is never delivered, though it was sent
+      if (cutShort()) throw new ApiError('invalid_request', 'the multipart body ends early: it was cut short, or its closing boundary lacks the final "--"');
       if (body === undefined) throw new ApiError('invalid_request', 'a multipart job needs a "job" part holding the JSON job', 'job');
     } catch (err) {
       await prepared.scratch.eraseAll('deleted');
