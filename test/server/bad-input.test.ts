@@ -168,6 +168,17 @@ badInput('a multipart request declaring more than --upload-limit + --body-limit 
   t.match(answer, /connection: close/i);
 });
 
+badInput('a chunked multipart request whose preamble never ends is a 413 once past --upload-limit + --body-limit', async (t) => {
+  // busboy skips a preamble (and part headers past its headerSize) without a bound: with no Content-Length to
+  // refuse, only --request-timeout would end it
+  const junk = 'x'.repeat(1000);
+  const chunks = Array.from({ length: 10 }, () => `${junk.length.toString(16)}\r\n${junk}\r\n`).join('');
+  const answer = await rawExchange(node, `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`, 3000);
+  t.match(answer, /^HTTP\/1\.1 413 /);
+  t.match(answer, /connection: close/i, 'the rest, which may never end, is not drained');
+  t.match(answer, /at most --upload-limit \+ --body-limit, 6144 bytes/);
+});
+
 badInput('a client that disconnects mid-upload leaves nothing in scratch', async (t) => {
   const port = new URL(node.url).port;
   const boundary = 'xBOUNDARYx';

@@ -48,6 +48,29 @@ function watchCutShort(raw: FastifyRequest['raw']): () => boolean {
   return () => cutShort;
 }
 
+/**
+ * Counts a multipart body's bytes: `overLimit` rejects with `tooLarge()` once they pass `limitBytes`. busboy skips a
+ * preamble, part headers past its headerSize, a job part past fieldSize and an epilogue without a bound, so a
+ * chunked body, with no Content-Length to refuse up front, could send them until --request-timeout. Called before
+ * the parts are read: the pause keeps this listener from starting the body before the parser's pipe resumes it.
+ */
+function countBody(raw: FastifyRequest['raw'], limitBytes: number, tooLarge: () => ApiError): { overLimit: Promise<never>; exceeded(): boolean } {
+  let received = 0;
+  let refuse: (err: ApiError) => void = () => undefined;
+  const overLimit = new Promise<never>((_resolve, reject) => (refuse = reject));
+  // it may be refused while no wait on a part races it (during a file part, or once the parts are read)
+  overLimit.catch(() => undefined);
+  const count = (chunk: Buffer): void => {
+    received += chunk.length;
+    if (received <= limitBytes) return;
+    raw.off('data', count);
+    refuse(tooLarge());
+  };
+  raw.pause();
+  raw.on('data', count);
+  return { overLimit, exceeded: () => received > limitBytes };
+}
+
 /** The `job` part: text, or already parsed where the part declared Content-Type: application/json. */
 function jobPart(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -68,21 +91,25 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
   /** multipart: a `job` part with the JSON envelope, file parts streamed (encrypted) into the job's scratch */
   async function readMultipart(request: FastifyRequest, reply: FastifyReply): Promise<ReadBody> {
     // the files are bounded by --upload-limit and the job part by --body-limit; a larger declared body is
-    // refused before any of it is read, and the connection closed rather than drained
+    // refused before any of it is read, a chunked one once it is past that, and the connection closed rather
+    // than drained
+    const limit = config.uploadLimitBytes + config.bodyLimitBytes;
+    const tooLargeRequest = (): ApiError => new ApiError('payload_too_large', `a multipart request may be at most --upload-limit + --body-limit, ${limit} bytes`);
     const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > config.uploadLimitBytes + config.bodyLimitBytes) {
+    if (declared > limit) {
       void reply.header('Connection', 'close');
-      throw new ApiError('payload_too_large', `a multipart request may be at most --upload-limit + --body-limit, ${config.uploadLimitBytes + config.bodyLimitBytes} bytes`);
+      throw tooLargeRequest();
     }
     const prepared = jobs.prepare();
     request.jobId = prepared.id;
     const cutShort = watchCutShort(request.raw);
+    const counted = countBody(request.raw, limit, tooLargeRequest);
     let body: unknown;
     let uploaded = 0;
     try {
       const parts = request.parts()[Symbol.asyncIterator]();
       for (;;) {
-        const next = await parts.next().catch((err: unknown) => Promise.reject(asRequestError(err)));
+        const next = await Promise.race([parts.next(), counted.overLimit]).catch((err: unknown) => Promise.reject(asRequestError(err)));
         if (next.done) break;
         const part = next.value;
         if (part.type === 'field') {
@@ -114,6 +141,8 @@ export const jobRoutes: FastifyPluginAsync<RouteContext> = async (app, { config,
       if (cutShort()) throw new ApiError('invalid_request', 'the multipart body ends early: it was cut short, or its closing boundary lacks the final "--"');
       if (body === undefined) throw new ApiError('invalid_request', 'a multipart job needs a "job" part holding the JSON job', 'job');
     } catch (err) {
+      // the rest of a body past the limit may never end
+      if (counted.exceeded()) void reply.header('Connection', 'close');
       await prepared.scratch.eraseAll('deleted');
       throw err;
     }
