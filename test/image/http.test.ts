@@ -67,6 +67,34 @@ t.test('n over the limit and an unknown response_format get 400s naming them', a
   t.equal(format.body.error.param, 'response_format');
 });
 
+t.test('a client that goes away before its images are answered cancels the job, which leaves nothing in scratch', async (t) => {
+  const controller = new AbortController();
+  const request = fetch(`${node.url}/v1/images/generations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    // eight 1024 × 1024 images at 100 steps: seconds of work, long after the client has gone
+    body: JSON.stringify({ model: 'tiny-sd', prompt: 'a red square', size: '1024x1024', n: 8, steps: 100, response_format: 'url' }),
+    signal: controller.signal,
+  }).catch(() => undefined);
+  let running: { id: string } | undefined;
+  for (let i = 0; i < 200 && !running; i++) {
+    running = (await call(node, 'GET', '/v1/jobs?status=running&type=image')).body.jobs[0];
+    if (!running) await new Promise((r) => setTimeout(r, 10));
+  }
+  t.ok(running, 'the job runs');
+  controller.abort();
+  await request;
+  let job = (await call(node, 'GET', `/v1/jobs/${running!.id}`)).body;
+  for (let i = 0; i < 200 && !['succeeded', 'failed', 'canceled'].includes(job.status); i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    job = (await call(node, 'GET', `/v1/jobs/${running!.id}`)).body;
+  }
+  t.equal(job.status, 'canceled');
+  t.same(job.outputs, []);
+  for (let i = 0; i < 100 && (await scratchEntries()).includes(running!.id); i++) await new Promise((r) => setTimeout(r, 20));
+  t.notOk((await scratchEntries()).includes(running!.id), 'its scratch is erased');
+});
+
 t.test('an image job runs to its outputs and reports its seed and its last denoising step', async (t) => {
   const res = await call(node, 'POST', '/v1/jobs', { body: JOB, headers: { prefer: 'wait=60' } });
   t.equal(res.status, 200);

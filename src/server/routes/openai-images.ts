@@ -69,8 +69,10 @@ export const openaiImageRoutes: FastifyPluginAsync<RouteContext> = async (app, {
     const submit = parseSubmitRequest({ type: 'image', model: body.model, input: imageInput(body) }, config);
     const job = await jobs.submit(request.principal, submit);
     request.jobId = job.id;
-    request.raw.once('close', () => {
-      if (!reply.sent && !job.terminal) void jobs.cancel(job);
+    // the response closes early only when the client went away; the request's own 'close' comes as soon as its
+    // body has been read, before this handler runs, so it never told of a client leaving
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished && !job.terminal) void jobs.cancel(job);
     });
     await job.whenEnded();
     const view = job.view();
