@@ -63,3 +63,12 @@ t.test('a truncated init image is refused with 400', async (t) => {
 
 t.test('a decompression bomb (a small PNG declaring 50000 × 50000) is refused with 413 before decoding', (t) =>
   refusal(t, run({ init_image: 'file:bomb' }, { bomb: pngDeclaring(50_000, 50_000) }), 413, 'input.init_image'));
+
+t.test('null stands for a field not given, the optional ones included', async (t) => {
+  const job = await run({ negative_prompt: null, format: 'jpeg', quality: null, init_image: null, strength: null, seed: null });
+  t.same([...job.outputs.keys()], ['image-0.jpeg']);
+  const img2img = await run({ init_image: PNG, strength: null, negative_prompt: null });
+  t.same([...img2img.outputs.keys()], ['image-0.png']);
+});
+
+t.test('an unknown field is refused even when null', (t) => refusal(t, parse({ size: null }), 400, 'input.size'));

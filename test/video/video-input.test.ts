@@ -37,6 +37,12 @@ t.test('defaults come from the model and the contract', async (t) => {
   t.match(parsed, { width: 256, height: 256, frames: 16, fps: 8, steps: 4, guidanceScale: 7.5, seed: 3, format: 'mp4', init: null });
 });
 
+t.test('null stands for a field not given, the optional ones included', async (t) => {
+  const parsed = parseVideoInput({ ...ok, negative_prompt: null, init_image: null, strength: null, seed: 3, fps: null, format: null }, context());
+  t.match(parsed, { negativePrompt: '', fps: 8, format: 'mp4', init: null });
+  t.match(refusal({ ...ok, size: null }), { statusCode: 400, field: 'input.size' });
+});
+
 t.test('a missing seed is drawn at random', async (t) => {
   t.ok(Number.isInteger(parseVideoInput(ok, context()).seed));
 });

@@ -113,6 +113,14 @@ export function imageSource(raw: unknown, field: string, ctx: ParseContext): Ima
   return { inline };
 }
 
+/**
+ * The input without its null fields: null is a field not given, as most fields already took it and as clients send
+ * an unset optional field (Python's None), so `quality: null` or `negative_prompt: null` is not refused.
+ */
+export function givenFields(input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null));
+}
+
 /** Refuses fields a job type does not take, naming the first (its first 64 characters: a name can be any length). */
 export function onlyFields(raw: Record<string, unknown>, allowed: ReadonlySet<string>, type: string): void {
   const unknown = Object.keys(raw).find((k) => !allowed.has(k));

@@ -1,7 +1,7 @@
 import type { ImageFormat } from '../../media/pool.js';
 import { invalidInput } from '../../server/errors.js';
 import type { ParseContext } from '../job-handler.js';
-import { imageSize, imageSource, integerField, numberField, onlyFields, promptText, schedulerField, seedField, stepsField } from '../diffusion/input-fields.js';
+import { givenFields, imageSize, imageSource, integerField, numberField, onlyFields, promptText, schedulerField, seedField, stepsField } from '../diffusion/input-fields.js';
 import type { InitImage } from '../diffusion/init-image.js';
 
 import type { ImageModelInfo, ImageSettings } from './protocol.js';
@@ -24,8 +24,8 @@ const FIELDS = new Set([
 /** Validates an image job's input against API.md and the model's limits; every refusal names its field. */
 export function parseImageInput(input: unknown, ctx: ParseContext): ImageInput {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidInput('input', 'input must be an object');
-  const raw = input as Record<string, unknown>;
-  onlyFields(raw, FIELDS, 'image');
+  onlyFields(input as Record<string, unknown>, FIELDS, 'image');
+  const raw = givenFields(input as Record<string, unknown>);
   const info = ctx.model.metadata.info as unknown as ImageModelInfo;
 
   const { width, height } = imageSize({ width: raw.width, height: raw.height }, 'input', info, info.size_multiple, info.max_pixels);

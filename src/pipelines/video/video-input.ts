@@ -2,7 +2,7 @@ import { invalidInput } from '../../server/errors.js';
 import type { VideoContainer } from '../../media/ffmpeg-binary.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../diffusion/schedulers/index.js';
 import type { ParseContext } from '../job-handler.js';
-import { imageSize, imageSource, integerField, numberField, onlyFields, promptText, seedField, stepsField } from '../diffusion/input-fields.js';
+import { givenFields, imageSize, imageSource, integerField, numberField, onlyFields, promptText, seedField, stepsField } from '../diffusion/input-fields.js';
 import type { InitImage } from '../diffusion/init-image.js';
 import type { VideoModelInfo } from './protocol.js';
 
@@ -34,8 +34,8 @@ const FIELDS = new Set([
 /** Validates a video job's input against API.md and the model's limits; every refusal names its field. */
 export function parseVideoInput(input: unknown, ctx: ParseContext): VideoInput {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidInput('input', 'input must be an object');
-  const raw = input as Record<string, unknown>;
-  onlyFields(raw, FIELDS, 'video');
+  onlyFields(input as Record<string, unknown>, FIELDS, 'video');
+  const raw = givenFields(input as Record<string, unknown>);
   const info = ctx.model.metadata.info as unknown as VideoModelInfo;
 
   const { width, height } = imageSize({ width: raw.width, height: raw.height }, 'input', info, info.vae_scale_factor, info.max_pixels);
