@@ -42,6 +42,11 @@ t.test('a quality out of 1..100 is refused', (t) => refusal(t, parse({ format: '
 t.test('an empty prompt is refused', (t) => refusal(t, parse({ prompt: ' ' }), 400, 'input.prompt'));
 t.test('a prompt over the character limit is refused with 413', (t) => refusal(t, parse({ prompt: 'red '.repeat(2000) }), 413, 'input.prompt'));
 t.test('an unknown field is refused', (t) => refusal(t, parse({ size: '64x64' }), 400, 'input.size'));
+t.test('an init image data URL whose media type has parameters is taken', async (t) => {
+  const job = await run({ init_image: `data:image/png;name=init.png;charset=binary;base64,${PNG}`, strength: 0.5 });
+  t.same([...job.outputs.keys()], ['image-0.png']);
+});
+t.test('a data URL that is not base64 is refused', (t) => refusal(t, parse({ init_image: `data:image/png;name=init.png,${PNG}` }), 400, 'input.init_image'));
 t.test('an init image that is not base64 is refused', (t) => refusal(t, parse({ init_image: 'not base64!' }), 400, 'input.init_image'));
 t.test('an init image naming a part that was not uploaded is refused', (t) => refusal(t, parse({ init_image: 'file:missing' }), 400, 'input.init_image'));
 

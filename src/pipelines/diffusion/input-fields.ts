@@ -103,7 +103,8 @@ export function imageSource(raw: unknown, field: string, ctx: ParseContext): Ima
     if (!ctx.uploads.has(part)) throw invalidInput(field, `${field} names no uploaded part of this request`);
     return { part };
   }
-  const dataUrl = /^data:([^;,]*)(;base64)?,/.exec(raw);
+  // RFC 2397: the media type may carry parameters (`;charset=...`, `;name=...`) before `;base64`
+  const dataUrl = /^data:([^,]*?)(;base64)?,/.exec(raw);
   if (raw.startsWith('data:') && !dataUrl?.[2]) throw invalidInput(field, `${field} must be a base64 data URL`);
   const payload = dataUrl ? raw.slice(dataUrl[0].length) : raw;
   if (!BASE64.test(payload) || payload.length % 4 === 1) throw invalidInput(field, `${field} is not valid base64`);
