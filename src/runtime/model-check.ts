@@ -420,6 +420,11 @@ async function checkDiffusion(f: Findings, dir: string, type: 'image' | 'video',
     if (type === 'image' && rule.file.startsWith('unet/') && sample?.dims.length === 5) {
       f.problem('unet/model.onnx takes 5-D latents (a video UNet): say so with infernode.json {"type": "video"} or unet/config.json _class_name UNet3DConditionModel');
     }
+    const out = sig.outputs.find((v) => v.name === 'out_sample') ?? sig.outputs[0];
+    const [channelsIn, channelsOut] = [sample?.dims[1], out?.dims[1]];
+    if (rule.file.startsWith('unet/') && typeof channelsIn === 'number' && typeof channelsOut === 'number' && channelsIn !== channelsOut) {
+      f.problem(`unet/model.onnx takes ${channelsIn} channels and makes ${channelsOut}: an inpainting UNet (latents, mask and masked image), which the pipeline does not feed`);
+    }
   }
 }
 

@@ -126,6 +126,13 @@ t.test('a UNet with inputs the pipeline does not feed (an SDXL export) fails nam
   t.match(report.problems.join('\n'), /input time_ids is not one the pipeline feeds/);
 });
 
+t.test('an inpainting UNet (9 channels in, 4 out) fails saying so', async (t) => {
+  const dir = path.join(await scratchDir(t), 'sd-inpaint');
+  await writeDiffusionModel(dir, { unetChannelsIn: 9 });
+  const report = await checkModelDir(dir);
+  t.match(report.problems.join('\n'), /takes 9 channels and makes 4: an inpainting UNet/);
+});
+
 t.test('a video export with a 5-D UNet passes as a video model', async (t) => {
   const dir = path.join(await scratchDir(t), 'video');
   await writeDiffusionModel(dir, { frames: true });

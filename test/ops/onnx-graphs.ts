@@ -92,7 +92,7 @@ export async function writeChatModel(dir: string, options: { layers?: number; co
 }
 
 /** A diffusers ONNX export; `frames` makes the UNet 3-D (a video model). */
-export async function writeDiffusionModel(dir: string, options: { frames?: boolean; unetExtraInputs?: ValueSpec[]; vaeEncoder?: boolean } = {}): Promise<void> {
+export async function writeDiffusionModel(dir: string, options: { frames?: boolean; unetExtraInputs?: ValueSpec[]; unetChannelsIn?: number; vaeEncoder?: boolean } = {}): Promise<void> {
   const latent = options.frames ? ['batch', 4, 'frames', 'h', 'w'] : ['batch', 4, 'h', 'w'];
   await writeJson(path.join(dir, 'model_index.json'), { _class_name: options.frames ? 'TextToVideoSDPipeline' : 'OnnxStableDiffusionPipeline' });
   await writeJson(path.join(dir, 'tokenizer', 'vocab.json'), { '<|startoftext|>': 0, '<|endoftext|>': 1, 'red</w>': 2 });
@@ -100,7 +100,7 @@ export async function writeDiffusionModel(dir: string, options: { frames?: boole
   await writeJson(path.join(dir, 'scheduler', 'scheduler_config.json'), { num_train_timesteps: 1000 });
   await writeGraph(path.join(dir, 'text_encoder', 'model.onnx'), { inputs: [['input_ids', 'INT32', ['batch', 77]]], outputs: [['last_hidden_state', 'FP32', ['batch', 77, 32]]] });
   await writeGraph(path.join(dir, 'unet', 'model.onnx'), {
-    inputs: [['sample', 'FP32', latent], ['timestep', 'INT64', [1]], ['encoder_hidden_states', 'FP32', ['batch', 77, 32]], ...(options.unetExtraInputs ?? [])],
+    inputs: [['sample', 'FP32', latent.map((d, i) => (i === 1 ? (options.unetChannelsIn ?? d) : d))], ['timestep', 'INT64', [1]], ['encoder_hidden_states', 'FP32', ['batch', 77, 32]], ...(options.unetExtraInputs ?? [])],
     outputs: [['out_sample', 'FP32', latent]],
   });
   await writeGraph(path.join(dir, 'vae_decoder', 'model.onnx'), { inputs: [['latent_sample', 'FP32', ['batch', 4, 'h', 'w']]], outputs: [['sample', 'FP32', ['batch', 3, 'H', 'W']]] });

@@ -33,7 +33,14 @@ export class Unet {
     this.timestep = requireDeclared(session, 'unet', 'input', ['timestep']);
     this.hidden = requireDeclared(session, 'unet', 'input', ['encoder_hidden_states']);
     this.hiddenType = floatType(this.hidden, 'unet');
-    this.output = requireDeclared(session, 'unet', 'output', ['out_sample', session.outputNames[0]!]).name;
+    const output = requireDeclared(session, 'unet', 'output', ['out_sample', session.outputNames[0]!]);
+    this.output = output.name;
+    // an inpainting UNet takes the masked image and its mask beside the latents (9 channels in, 4 out): fed 4, it
+    // would fail inside ONNX Runtime on every job, so it is refused at load
+    const [channelsIn, channelsOut] = [this.sample.shape[1], output.shape[1]];
+    if (typeof channelsIn === 'number' && typeof channelsOut === 'number' && channelsIn !== channelsOut) {
+      throw new Error(`unet: sample has ${channelsIn} channels and ${output.name} ${channelsOut}; inpainting UNets (latents, mask and masked image) are not supported`);
+    }
     this.cond = declared(session, 'input', ['timestep_cond']);
     this.condType = this.cond ? floatType(this.cond, 'unet') : 'float32';
     const width = this.cond?.shape[1];
