@@ -28,6 +28,7 @@ const SIZE = 512;
 const STEPS = 4;
 const GUIDANCE = 7.5;
 const IDLE_MS = 60;
+const WARM_RUNS = 3;
 type Measure = 'bareSharp' | 'bareNode' | 'pipeline' | 'e2e';
 type Condition = 'hot' | 'idle';
 const emptyTimes = (): Record<Measure, number[]> => ({ bareSharp: [], bareNode: [], pipeline: [], e2e: [] });
@@ -135,8 +136,9 @@ async function main(): Promise<void> {
     };
     const names = Object.keys(measures) as Measure[];
     for (let i = 0; i < 3; i++) for (const name of names) await measures[name]();
-    // Two conditions, each the same for every side. Back to back: a measured run follows an unmeasured one of its
-    // own kind, as under steady traffic. After an idle pause: the whole client sleeps first, and on a VM a thread
+    // Two conditions, each the same for every side. Back to back: a measured run follows WARM_RUNS unmeasured ones
+    // of its own kind, as under steady traffic (on a VM one was not enough: after the client's own busy work the
+    // node's next two jobs still paid for waking its threads' vCPU, bench/RESULTS.md, ninth session). After an idle pause: the whole client sleeps first, and on a VM a thread
     // that has slept takes milliseconds to wake, which a bare loop pays once and a node at every thread hand-off.
     // The order rotates from round to round so that no side always follows the same one.
     const times: Record<Condition, Record<Measure, number[]>> = { hot: emptyTimes(), idle: emptyTimes() };
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
     await repeat(RUNS, async (run) => {
       for (let k = 0; k < names.length; k++) {
         const name = names[(run + k) % names.length]!;
-        await measures[name]();
+        for (let w = 0; w < WARM_RUNS; w++) await measures[name]();
         times.hot[name].push(await measures[name]());
         await sleep(IDLE_MS);
         times.idle[name].push(await measures[name]());
