@@ -55,7 +55,7 @@ t.test('n images come from one UNet run a step (guidance pair included), image i
 });
 
 t.test('every scheduler draws the prompt', async (t) => {
-  for (const scheduler of ['euler', 'euler_a', 'ddim', 'lcm']) {
+  for (const scheduler of ['euler', 'euler_a', 'ddim', 'lcm', 'pndm']) {
     const [r, g, b] = channelMeans(await firstImage({ prompt: 'a red square', scheduler }));
     t.ok(r > g + 20 && r > b + 20, `${scheduler}: means ${r}, ${g}, ${b}`);
   }
@@ -70,6 +70,16 @@ t.test('a negative prompt changes the guided image', async (t) => {
 t.test('a progress event comes after each denoising step', async (t) => {
   const job = await harness.run({ ...base, prompt: 'a red square', steps: 5 });
   t.same(job.events, [1, 2, 3, 4, 5].map((step) => ({ event: 'progress', data: { step, total: 5, stage: 'denoise' } })));
+});
+
+t.test('pndm runs the UNet once more than steps, and its first run, which completes no step, reports none', async (t) => {
+  const job = await harness.run({ ...base, prompt: 'a red square', steps: 5, scheduler: 'pndm' });
+  t.same(job.events, [1, 2, 3, 4, 5].map((step) => ({ event: 'progress', data: { step, total: 5, stage: 'denoise' } })));
+  t.equal(job.runs.filter((g) => g === 'unet').length, 6);
+  const init = await halvesPng(128, 128);
+  const image = await harness.run({ ...base, prompt: 'a red square', scheduler: 'pndm', steps: 4, strength: 0.5, init_image: init.toString('base64') });
+  t.same(image.events, [1, 2].map((step) => ({ event: 'progress', data: { step, total: 2, stage: 'denoise' } })), '⌊4 × 0.5⌋ steps');
+  t.equal(image.runs.filter((g) => g === 'unet').length, 3);
 });
 
 t.test('a cancel stops the job between steps', async (t) => {
@@ -94,7 +104,7 @@ t.test('image-to-image at low strength keeps the init image', async (t) => {
 t.test('image-to-image at strength 0 gives back the init image, with every sampler that skips steps', async (t) => {
   const init = await halvesPng(128, 128);
   const original = (await pixels(init)).rgb;
-  for (const scheduler of ['euler', 'euler_a', 'ddim']) {
+  for (const scheduler of ['euler', 'euler_a', 'ddim', 'pndm']) {
     const kept = meanAbsDiff(await firstImage({ prompt: 'a red square', init_image: init.toString('base64'), steps: 10, guidance_scale: 1, scheduler, strength: 0 }), original);
     // the VAE round trip only: ddim's addNoise past its last step made NaN, a black image (a diff of about 130)
     t.ok(kept < 10, `${scheduler}: mean abs diff ${kept}`);

@@ -23,7 +23,7 @@ export interface ImageHarness {
   close(): Promise<void>;
 }
 
-const VARIANTS = ['tiny-sd', 'tiny-sd-ids-int64', 'tiny-sd-timestep-float', 'tiny-sd-timestep-scalar', 'tiny-sd-vae-parameters', 'tiny-sd-vae-variance', 'tiny-sd-tokenizer-json', 'tiny-sd-vae-scaling', 'tiny-sd-fp16', 'tiny-sd-thresholding', 'tiny-sd-lcm-guidance'];
+const VARIANTS = ['tiny-sd', 'tiny-sd-ids-int64', 'tiny-sd-timestep-float', 'tiny-sd-timestep-scalar', 'tiny-sd-vae-parameters', 'tiny-sd-vae-variance', 'tiny-sd-tokenizer-json', 'tiny-sd-vae-scaling', 'tiny-sd-fp16', 'tiny-sd-pndm', 'tiny-sd-thresholding', 'tiny-sd-lcm-guidance'];
 
 export async function imageHarness(name = 'tiny-sd'): Promise<ImageHarness> {
   const { model, executorModel, media, parseContext, close } = await loadPipeline(VARIANTS, name, loadImageModel);

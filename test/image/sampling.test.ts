@@ -52,3 +52,19 @@ t.test('without guidance the batch holds each item once', async (t) => {
   });
   t.same(sizes, [2, 1], 'one step from firstStep, one item');
 });
+
+t.test("a sampler's warm-up runs report no progress, and each item's step is told its index in the batch", async (t) => {
+  const events: unknown[] = [];
+  const items: number[] = [];
+  await sampleLatents({
+    scheduler: { ...scheduler, timesteps: [900, 500, 500, 100], warmupCalls: 1, step: (_output, _step, sample, _noise, item) => (items.push(item!), sample) },
+    latents: [Float32Array.of(1), Float32Array.of(2)],
+    noise: [new GaussianNoise(1), new GaussianNoise(2)],
+    firstStep: 0,
+    guidanceScale: 1,
+    predict: async (batch) => new Float32Array(batch.length),
+    ctx: { ...ctx, emit: (event) => events.push(event) },
+  });
+  t.same(events, [1, 2, 3].map((step) => ({ event: 'progress', data: { step, total: 3, stage: 'denoise' } })), 'four runs, three steps');
+  t.same(items, [0, 1, 0, 1, 0, 1, 0, 1]);
+});

@@ -113,7 +113,8 @@ t.test('a model without a scheduler name in the job gets the sampler its schedul
   t.equal(defaultSchedulerName({ _class_name: 'EulerAncestralDiscreteScheduler' }), 'euler_a');
   t.equal(defaultSchedulerName({ _class_name: 'LCMScheduler' }), 'lcm');
   t.equal(defaultSchedulerName({ _class_name: 'DDIMScheduler' }), 'ddim');
-  t.equal(defaultSchedulerName({ _class_name: 'PNDMScheduler' }), 'euler');
+  t.equal(defaultSchedulerName({ _class_name: 'PNDMScheduler' }), 'pndm');
+  t.equal(defaultSchedulerName({ _class_name: 'EulerDiscreteScheduler' }), 'euler');
 });
 
 t.test('euler with use_karras_sigmas spaces sigma as Karras et al. and reads the timesteps back from log sigma', async (t) => {
@@ -185,23 +186,38 @@ t.test('lcm refuses more steps than the grid keeps at the strength, as diffusers
 // Scheduler fields the samplers do not implement, as the scheduler_config.json files of real exports carry them
 // (stabilityai/sd-turbo, SimianLuo/LCM_Dreamshaper_v7, stabilityai/stable-diffusion-2-1): set to their plain
 // values they change nothing; set otherwise, the samplers whose diffusers class takes them refuse the file.
+// Each is given skip_prk_steps: true, without which pndm is refused (see the test after next).
+const PLMS = { skip_prk_steps: true };
+
 t.test('the plain values real exports carry leave every sampler able to run', async (t) => {
-  const turbo = { _class_name: 'EulerDiscreteScheduler', interpolation_type: 'linear', sigma_max: null, sigma_min: null, timestep_type: 'discrete', trained_betas: null, use_karras_sigmas: false, timestep_spacing: 'trailing' };
-  const lcm = { _class_name: 'LCMScheduler', rescale_betas_zero_snr: false, thresholding: false, dynamic_thresholding_ratio: 0.995, sample_max_value: 1, trained_betas: null };
-  const sd21 = { _class_name: 'DDIMScheduler', prediction_type: 'v_prediction', skip_prk_steps: true, trained_betas: null, clip_sample: false, set_alpha_to_one: false };
-  for (const raw of [turbo, lcm, sd21]) t.same(unsupportedSamplers(raw), {}, raw._class_name);
+  const turbo = { _class_name: 'EulerDiscreteScheduler', interpolation_type: 'linear', sigma_max: null, sigma_min: null, timestep_type: 'discrete', trained_betas: null, use_karras_sigmas: false, timestep_spacing: 'trailing', ...PLMS };
+  const lcm = { _class_name: 'LCMScheduler', rescale_betas_zero_snr: false, thresholding: false, dynamic_thresholding_ratio: 0.995, sample_max_value: 1, trained_betas: null, ...PLMS };
+  const sd21 = { _class_name: 'DDIMScheduler', prediction_type: 'v_prediction', trained_betas: null, clip_sample: false, set_alpha_to_one: false, ...PLMS };
+  const sd15 = { _class_name: 'PNDMScheduler', set_alpha_to_one: false, steps_offset: 1, trained_betas: null, clip_sample: false, ...PLMS };
+  for (const raw of [turbo, lcm, sd21, sd15]) t.same(unsupportedSamplers(raw), {}, raw._class_name);
 });
 
 t.test('a setting a sampler does not implement refuses the samplers whose class takes it, and only those', async (t) => {
-  t.same(Object.keys(unsupportedSamplers({ rescale_betas_zero_snr: true })).sort(), ['ddim', 'euler', 'euler_a', 'lcm']);
-  t.same(Object.keys(unsupportedSamplers({ trained_betas: [0.001, 0.002] })).sort(), ['ddim', 'euler', 'euler_a', 'lcm']);
-  t.same(Object.keys(unsupportedSamplers({ thresholding: true })).sort(), ['ddim', 'lcm']);
+  t.same(Object.keys(unsupportedSamplers({ rescale_betas_zero_snr: true, ...PLMS })).sort(), ['ddim', 'euler', 'euler_a', 'lcm']);
+  t.same(Object.keys(unsupportedSamplers({ trained_betas: [0.001, 0.002], ...PLMS })).sort(), ['ddim', 'euler', 'euler_a', 'lcm', 'pndm']);
+  t.same(Object.keys(unsupportedSamplers({ thresholding: true, ...PLMS })).sort(), ['ddim', 'lcm']);
   for (const raw of [{ final_sigmas_type: 'sigma_min' }, { interpolation_type: 'log_linear' }, { timestep_type: 'continuous' }, { use_exponential_sigmas: true }, { use_beta_sigmas: true }]) {
-    t.same(Object.keys(unsupportedSamplers(raw)), ['euler'], JSON.stringify(raw));
+    t.same(Object.keys(unsupportedSamplers({ ...raw, ...PLMS })), ['euler'], JSON.stringify(raw));
   }
   t.match(unsupportedSamplers({ final_sigmas_type: 'sigma_min' }).euler, /final_sigmas_type "sigma_min" is not implemented by the euler sampler/);
-  t.same(unsupportedSamplers({ sigma_min: 0.1 }), {}, 'sigma_min bounds only Karras spacing');
-  t.same(Object.keys(unsupportedSamplers({ sigma_min: 0.1, use_karras_sigmas: true })), ['euler']);
+  t.same(unsupportedSamplers({ sigma_min: 0.1, ...PLMS }), {}, 'sigma_min bounds only Karras spacing');
+  t.same(Object.keys(unsupportedSamplers({ sigma_min: 0.1, use_karras_sigmas: true, ...PLMS })), ['euler']);
+});
+
+// PNDMScheduler's skip_prk_steps defaults to false: Runge–Kutta warm-up steps, which pndm does not implement
+t.test('pndm is refused unless the file turns skip_prk_steps on, whatever class it names', async (t) => {
+  t.same(unsupportedSamplers({ _class_name: 'PNDMScheduler', skip_prk_steps: false }), {
+    pndm: 'scheduler_config.json: skip_prk_steps false is not implemented by the pndm sampler',
+  });
+  t.same(unsupportedSamplers({ _class_name: 'LCMScheduler' }), {
+    pndm: 'scheduler_config.json: skip_prk_steps false (the class default: the file has none) is not implemented by the pndm sampler',
+  });
+  t.same(unsupportedSamplers({ skip_prk_steps: null }), unsupportedSamplers({}), 'null is absent');
 });
 
 t.test('a model whose default sampler cannot follow its scheduler config does not load', async (t) => {
@@ -211,6 +227,85 @@ t.test('a model whose default sampler cannot follow its scheduler config does no
   const write = (raw: object): Promise<void> => writeFile(path.join(dir, 'scheduler', 'scheduler_config.json'), JSON.stringify(raw));
   await write({ _class_name: 'EulerDiscreteScheduler', rescale_betas_zero_snr: true, timestep_spacing: 'trailing' });
   await t.rejects(readDiffusionConfig(dir), { name: 'Error', message: /rescale_betas_zero_snr true is not implemented by the euler sampler, the sampler this model's _class_name/ });
-  await write({ _class_name: 'EulerDiscreteScheduler', thresholding: true });
+  await write({ _class_name: 'EulerDiscreteScheduler', thresholding: true, ...PLMS });
   t.same(Object.keys((await readDiffusionConfig(dir)).unsupportedSchedulers).sort(), ['ddim', 'lcm'], 'euler does not take thresholding: the model loads');
+  await write({ _class_name: 'PNDMScheduler', steps_offset: 1 });
+  await t.rejects(readDiffusionConfig(dir), { message: /skip_prk_steps false \(the class default: the file has none\) is not implemented by the pndm sampler, the sampler this model's _class_name/ });
+  await write({ _class_name: 'PNDMScheduler', steps_offset: 1, ...PLMS });
+  t.equal((await readDiffusionConfig(dir)).defaultScheduler, 'pndm');
+});
+
+// pndm: expected values by a Python script (standard library, float64) written from the formulas of diffusers'
+// scheduling_pndm.py with skip_prk_steps (set_timesteps, step_plms with its `ets` history, _get_prev_sample,
+// add_noise), independently of this code. SD 1.5's config as above; the UNet outputs 0.2, −0.1, 0.3, 0.05, 0.15
+// in turn, each run given the sample the one before returned, from 0.5.
+const PNDM_OUTPUTS = [0.2, -0.1, 0.3, 0.05, 0.15];
+
+/** The samples a pndm job of one item returns run after run, from x. */
+function pndmRuns(configs: SchedulerConfigs, steps: number, strength = 1): number[] {
+  const { scheduler, firstStep } = createScheduler('pndm', configs.pndm, steps, strength);
+  const out: number[] = [];
+  let sample: Float32Array = x;
+  for (let step = firstStep; step < scheduler.timesteps.length; step++) {
+    sample = scheduler.step(Float32Array.of(PNDM_OUTPUTS[step - firstStep]!), step, sample, zero);
+    out.push(sample[0]!);
+  }
+  return out;
+}
+
+t.test('pndm visits the spaced timesteps with the second one twice', async (t) => {
+  const table = (extra: Record<string, unknown>, steps: number): readonly number[] => createScheduler('pndm', sd15(extra).pndm, steps).scheduler.timesteps;
+  t.same(table({}, 4), [751, 501, 501, 251, 1], "SD 1.5's: leading, steps_offset 1");
+  t.same(table({ steps_offset: 0 }, 5), [800, 600, 600, 400, 200, 0]);
+  t.same(table({ timestep_spacing: 'linspace' }, 4), [999, 666, 666, 333, 0]);
+  t.same(table({ timestep_spacing: 'linspace' }, 3), [999, 500, 500, 0], '499.5 rounds half to even');
+  t.same(table({ timestep_spacing: 'trailing' }, 4), [999, 749, 749, 499, 249]);
+  t.same(table({}, 2), [501, 1, 1]);
+  t.same(table({}, 1), [1], 'one step is one run: nothing is repeated');
+});
+
+t.test('pndm steps with the first output, redoes that step with the mean of two, then combines up to four', async (t) => {
+  close(t, pndmRuns(sd15(), 4), [0.8493267505869098, 1.0454277981912918, 1.368903468249968, 1.8132622042498412, 1.806651159531504]);
+  close(t, pndmRuns(sd15({ prediction_type: 'v_prediction' }), 4).slice(0, 2), [0.4138773670644126, 0.4601667812541419]);
+});
+
+t.test('a last pndm step goes to final_alpha_cumprod: ᾱ₀, or 1 with set_alpha_to_one', async (t) => {
+  close(t, pndmRuns(sd15(), 1), [0.4977853936991348]);
+  close(t, pndmRuns(sd15({ set_alpha_to_one: true }), 1), [0.49216365582544613]);
+});
+
+t.test('pndm steps ⌊T/steps⌋ down whatever the spacing (linspace 4: from 999 to 749, then 916 to 666)', async (t) => {
+  close(t, pndmRuns(sd15({ timestep_spacing: 'linspace' }), 4).slice(0, 2), [1.24161737731731, 1.3820257865494945]);
+});
+
+t.test('pndm image-to-image skips the first entries of its table and counts its runs afresh, as diffusers', async (t) => {
+  const half = createScheduler('pndm', sd15().pndm, 4, 0.5);
+  t.equal(half.firstStep, 2);
+  t.same(half.scheduler.timesteps.slice(half.firstStep), [501, 251, 1]);
+  close(t, pndmRuns(sd15(), 4, 0.5), [0.6299759784152865, 0.74376610407834, 0.73983442435864]);
+  close(t, [...half.scheduler.addNoise(x, m, half.firstStep)], [0.4324957404325387]);
+  t.equal(createScheduler('pndm', sd15().pndm, 4, 0.75).firstStep, 1);
+  t.equal(createScheduler('pndm', sd15().pndm, 4, 0).firstStep, 5, 'strength 0: past the table, no run');
+});
+
+t.test('pndm keeps one history per item of a batch', async (t) => {
+  const alone = pndmRuns(sd15(), 4);
+  const pndm = createScheduler('pndm', sd15().pndm, 4).scheduler;
+  const samples: Float32Array[] = [x, Float32Array.of(-1)];
+  const first: number[] = [];
+  for (let step = 0; step < pndm.timesteps.length; step++) {
+    samples[1] = pndm.step(Float32Array.of(0.4), step, samples[1]!, zero, 1);
+    samples[0] = pndm.step(Float32Array.of(PNDM_OUTPUTS[step]!), step, samples[0]!, zero, 0);
+    first.push(samples[0]![0]!);
+  }
+  close(t, first, alone);
+  t.equal(pndm.warmupCalls, 1);
+  t.equal(createScheduler('pndm', sd15().pndm, 1).scheduler.warmupCalls, 0);
+});
+
+t.test("pndm takes PNDMScheduler's own defaults where the file has none", async (t) => {
+  const bare = parseSchedulerConfigs({ _class_name: 'PNDMScheduler', skip_prk_steps: true }).pndm;
+  t.same(createScheduler('pndm', bare, 4).scheduler.timesteps, [750, 500, 500, 250, 0], 'leading, steps_offset 0');
+  close(t, [alphasCumprod(bare)[999]!], [4.035829765375676e-5], 1e-9);
+  t.equal(bare.set_alpha_to_one, false);
 });

@@ -12,6 +12,7 @@ const VARIANTS = {
   'tiny-sd-tokenizer-json': 'tokenizer.json instead of vocab.json + merges.txt',
   'tiny-sd-vae-scaling': 'a VAE scaling factor of 0.13025',
   'tiny-sd-fp16': 'float16 inputs and outputs in every graph',
+  'tiny-sd-pndm': "SD 1.5's PNDMScheduler config, which runs pndm",
   'tiny-sd-thresholding': 'a scheduler config with thresholding on, which euler does not take',
 };
 
@@ -38,4 +39,15 @@ t.test('tiny-sd-thresholding refuses the samplers whose class takes thresholding
     t.throws(() => parseImageInput({ prompt: 'a red square', scheduler, steps: 4 }, harness.parseContext()), { field: 'input.scheduler', message: /thresholding true is not implemented/ }, scheduler);
   }
   t.ok(parseImageInput({ prompt: 'a red square', scheduler: 'euler_a', steps: 4 }, harness.parseContext()), 'euler_a does not take it');
+});
+
+t.test("tiny-sd-pndm's jobs run pndm unless they name another sampler", async (t) => {
+  const harness = await imageHarness('tiny-sd-pndm');
+  t.teardown(() => harness.close());
+  t.equal((harness.model.metadata.info as { scheduler: string }).scheduler, 'pndm');
+  const input = { prompt: 'a red square', width: 64, height: 64, steps: 4, seed: 3 };
+  const plain = await harness.run(input);
+  t.equal(plain.runs.filter((g) => g === 'unet').length, 5, 'steps + 1 UNet runs');
+  t.same(plain.outputs.get('image-0.png')!.data, (await harness.run({ ...input, scheduler: 'pndm' })).outputs.get('image-0.png')!.data);
+  t.notSame(plain.outputs.get('image-0.png')!.data, (await harness.run({ ...input, scheduler: 'euler' })).outputs.get('image-0.png')!.data);
 });

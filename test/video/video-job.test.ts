@@ -50,6 +50,14 @@ t.test('progress reports every denoising step, then every encoded frame', async 
   t.same(progress, ['denoise:1/4', 'denoise:2/4', 'denoise:3/4', 'denoise:4/4', ...[1, 2, 3, 4, 5, 6].map((n) => `encode:${n}/6`)]);
 });
 
+t.test('pndm, which video shares, runs the 3-D UNet steps + 1 times and reports each step once', async (t) => {
+  const job = harness.job();
+  await handler.run(handler.parse({ ...small, frames: 2, scheduler: 'pndm' }, harness.parseContext()), job.context);
+  const progress = job.events.filter((e) => e.event === 'progress').map((e) => `${e.data.stage}:${e.data.step}/${e.data.total}`);
+  t.same(progress.filter((p) => p.startsWith('denoise:')), ['denoise:1/4', 'denoise:2/4', 'denoise:3/4', 'denoise:4/4']);
+  t.equal(job.runs.filter((r) => r.graph === 'unet').length, 5);
+});
+
 t.test('webm output is VP9 in an EBML container', async (t) => {
   const job = harness.job();
   await handler.run(handler.parse({ ...small, format: 'webm', frames: 3 }, harness.parseContext()), job.context);

@@ -42,14 +42,18 @@ export interface SamplingOptions {
   ctx: RunContext;
 }
 
-/** The denoising loop: one UNet run a step for all items (and the guidance pair), cancel checked between steps. */
+/**
+ * The denoising loop: one UNet run a step for all items (and the guidance pair), cancel checked between runs. A
+ * progress event follows each step the job asked for: a sampler's warm-up runs (pndm's first) report none.
+ */
 export async function sampleLatents(options: SamplingOptions): Promise<Float32Array[]> {
   const { scheduler, noise, firstStep, guidanceScale, predict, ctx } = options;
   let latents = options.latents;
   const count = latents.length;
   const size = latents[0]!.length;
   const guided = usesGuidance(guidanceScale);
-  const total = scheduler.timesteps.length - firstStep;
+  const warmup = scheduler.warmupCalls ?? 0;
+  const total = scheduler.timesteps.length - firstStep - warmup;
   const batch = new Float32Array((guided ? 2 : 1) * count * size);
   const guidedOutput = guided ? new Float32Array(count * size) : null;
   for (let step = firstStep; step < scheduler.timesteps.length; step++) {
@@ -61,8 +65,9 @@ export async function sampleLatents(options: SamplingOptions): Promise<Float32Ar
     });
     const raw = await predict(batch, guided ? 2 * count : count, scheduler.timesteps[step]!);
     const output = guidedOutput ? applyGuidance(raw, count, size, guidanceScale, guidedOutput) : raw;
-    latents = latents.map((item, i) => scheduler.step(output.subarray(i * size, (i + 1) * size), step, item, noise[i]!));
-    ctx.emit({ event: 'progress', data: { step: step - firstStep + 1, total, stage: 'denoise' } });
+    latents = latents.map((item, i) => scheduler.step(output.subarray(i * size, (i + 1) * size), step, item, noise[i]!, i));
+    const done = step - firstStep + 1 - warmup;
+    if (done > 0) ctx.emit({ event: 'progress', data: { step: done, total, stage: 'denoise' } });
   }
   ctx.throwIfCancelled();
   return latents;

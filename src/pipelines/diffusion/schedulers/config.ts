@@ -23,10 +23,10 @@ export interface SchedulerConfig {
 /** One config per sampler: the same file read as each sampler's diffusers class reads it. */
 export type SchedulerConfigs = Readonly<Record<SchedulerName, SchedulerConfig>>;
 
-/** The fields only some of the four classes take. */
+/** The fields only some of the five classes take. */
 type ClassSpecific = Pick<SchedulerConfig, 'set_alpha_to_one' | 'clip_sample' | 'clip_sample_range' | 'use_karras_sigmas' | 'original_inference_steps' | 'timestep_scaling'>;
 
-/** A class's `__init__` defaults: every field the four share, and those of the class-specific ones it takes. */
+/** A class's `__init__` defaults: every field the five share, and those of the class-specific ones it takes. */
 type ClassDefaults = Omit<SchedulerConfig, keyof ClassSpecific> & Partial<ClassSpecific>;
 
 /**
@@ -47,7 +47,7 @@ const DDPM_BETAS = { num_train_timesteps: 1000, beta_start: 0.0001, beta_end: 0.
 /**
  * diffusers builds the job's sampler with `<Class>.from_config(model's config)`: the fields the file has, and the
  * class's own `__init__` defaults for the rest (EulerDiscreteScheduler, EulerAncestralDiscreteScheduler,
- * DDIMScheduler, LCMScheduler), so one missing field can mean different values to different samplers.
+ * DDIMScheduler, LCMScheduler, PNDMScheduler), so one missing field can mean different values to different samplers.
  */
 const CLASS_DEFAULTS: Record<SchedulerName, ClassDefaults> = {
   euler: { ...DDPM_BETAS, timestep_spacing: 'linspace', steps_offset: 0, use_karras_sigmas: false },
@@ -67,6 +67,7 @@ const CLASS_DEFAULTS: Record<SchedulerName, ClassDefaults> = {
     set_alpha_to_one: true,
     timestep_scaling: 10,
   },
+  pndm: { ...DDPM_BETAS, timestep_spacing: 'leading', steps_offset: 0, set_alpha_to_one: false },
 };
 
 /** Every field with a value of its type, for checking a file's values. */
@@ -89,7 +90,7 @@ export function parseSchedulerConfigs(raw: Record<string, unknown>): SchedulerCo
     for (const key of Object.keys(defaults)) if (key in given) config[key] = given[key as keyof SchedulerConfig];
     return config as unknown as SchedulerConfig;
   };
-  return { euler: read(CLASS_DEFAULTS.euler), euler_a: read(CLASS_DEFAULTS.euler_a), ddim: read(CLASS_DEFAULTS.ddim), lcm: read(CLASS_DEFAULTS.lcm) };
+  return { euler: read(CLASS_DEFAULTS.euler), euler_a: read(CLASS_DEFAULTS.euler_a), ddim: read(CLASS_DEFAULTS.ddim), lcm: read(CLASS_DEFAULTS.lcm), pndm: read(CLASS_DEFAULTS.pndm) };
 }
 
 /** The fields the file sets (null counts as unset), each checked against its type and allowed values. */
@@ -110,12 +111,13 @@ function givenFields(raw: Record<string, unknown>): Partial<SchedulerConfig> {
 
 /**
  * Settings of diffusers' classes that these samplers do not implement: the value that leaves the schedule as
- * implemented, and the samplers whose class takes the field (for the others diffusers drops it, so it changes
- * nothing). A file that sets one otherwise would be sampled with the plain schedule, a different image from the
- * one diffusers makes, so the sampler refuses it instead (see unsupportedSamplers).
+ * implemented, the samplers whose class takes the field (for the others diffusers drops it, so it changes
+ * nothing), and the class's default where it is not the plain value. A file that sets one otherwise would be
+ * sampled with the plain schedule, a different image from the one diffusers makes, so the sampler refuses it
+ * instead (see unsupportedSamplers).
  */
-const UNIMPLEMENTED: Record<string, { plain: unknown; takenBy: readonly SchedulerName[] }> = {
-  trained_betas: { plain: null, takenBy: ['euler', 'euler_a', 'ddim', 'lcm'] },
+const UNIMPLEMENTED: Record<string, { plain: unknown; takenBy: readonly SchedulerName[]; classDefault?: unknown }> = {
+  trained_betas: { plain: null, takenBy: ['euler', 'euler_a', 'ddim', 'lcm', 'pndm'] },
   rescale_betas_zero_snr: { plain: false, takenBy: ['euler', 'euler_a', 'ddim', 'lcm'] },
   thresholding: { plain: false, takenBy: ['ddim', 'lcm'] },
   interpolation_type: { plain: 'linear', takenBy: ['euler'] },
@@ -123,6 +125,8 @@ const UNIMPLEMENTED: Record<string, { plain: unknown; takenBy: readonly Schedule
   final_sigmas_type: { plain: 'zero', takenBy: ['euler'] },
   use_exponential_sigmas: { plain: false, takenBy: ['euler'] },
   use_beta_sigmas: { plain: false, takenBy: ['euler'] },
+  // pndm is PLMS only: PNDMScheduler's default starts with Runge–Kutta steps, so a file must turn them off
+  skip_prk_steps: { plain: true, takenBy: ['pndm'], classDefault: false },
 };
 
 /** Euler reads sigma_min and sigma_max only to bound Karras' spacing, which then starts and ends elsewhere. */
@@ -130,16 +134,17 @@ const KARRAS_BOUNDS = ['sigma_min', 'sigma_max'] as const;
 
 /**
  * Each sampler that cannot follow `raw`, with the reason: a setting of UNIMPLEMENTED its class takes, set to
- * another value than the plain one (null or absent is the class's default, which is the plain one).
+ * another value than the plain one (null or absent is the class's default, the plain one unless it says otherwise).
  */
 export function unsupportedSamplers(raw: Record<string, unknown>): Partial<Record<SchedulerName, string>> {
   const out: Partial<Record<SchedulerName, string>> = {};
-  const refuse = (samplers: readonly SchedulerName[], field: string, value: unknown): void => {
-    for (const name of samplers) out[name] ??= `scheduler_config.json: ${field} ${JSON.stringify(value)} is not implemented by the ${name} sampler`;
+  const refuse = (samplers: readonly SchedulerName[], field: string, value: unknown, note = ''): void => {
+    for (const name of samplers) out[name] ??= `scheduler_config.json: ${field} ${JSON.stringify(value)}${note} is not implemented by the ${name} sampler`;
   };
-  for (const [field, { plain, takenBy }] of Object.entries(UNIMPLEMENTED)) {
-    const value = raw[field];
-    if (value !== undefined && value !== null && value !== plain) refuse(takenBy, field, value);
+  for (const [field, { plain, takenBy, classDefault = plain }] of Object.entries(UNIMPLEMENTED)) {
+    const given = raw[field] !== undefined && raw[field] !== null;
+    const value = given ? raw[field] : classDefault;
+    if (value !== plain) refuse(takenBy, field, value, given ? '' : ' (the class default: the file has none)');
   }
   if (raw.use_karras_sigmas === true) for (const field of KARRAS_BOUNDS) if (raw[field] !== undefined && raw[field] !== null) refuse(['euler'], field, raw[field]);
   return out;

@@ -1,6 +1,6 @@
 import type { NormalSource } from '../noise.js';
 
-export const SCHEDULER_NAMES = ['euler', 'euler_a', 'ddim', 'lcm'] as const;
+export const SCHEDULER_NAMES = ['euler', 'euler_a', 'ddim', 'lcm', 'pndm'] as const;
 export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
 
 /**
@@ -14,8 +14,16 @@ export interface Scheduler {
   readonly initNoiseSigma: number;
   /** what the sample is multiplied by to make the UNet's input at `step` (1 where the sampler does not rescale) */
   modelInputScale(step: number): number;
-  /** one denoising step from the UNet's (guided) output; returns the sample for the next step */
-  step(modelOutput: Float32Array, step: number, sample: Float32Array, noise: NormalSource): Float32Array;
+  /**
+   * model calls at the start of a run that complete no step, as diffusers' num_warmup_steps (its progress bar skips
+   * them): pndm's first call, whose step its second call redoes. None where absent.
+   */
+  readonly warmupCalls?: number;
+  /**
+   * one denoising step from the UNet's (guided) output; returns the sample for the next step. `item` is the
+   * sample's index in the job's batch (0 when absent), for a sampler that keeps a history per sample (pndm).
+   */
+  step(modelOutput: Float32Array, step: number, sample: Float32Array, noise: NormalSource, item?: number): Float32Array;
   /** image-to-image: clean latents noised to the level the sampler expects at `step` */
   addNoise(original: Float32Array, noise: Float32Array, step: number): Float32Array;
 }
