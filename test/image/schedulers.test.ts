@@ -210,13 +210,11 @@ t.test('a setting a sampler does not implement refuses the samplers whose class 
 });
 
 // PNDMScheduler's skip_prk_steps defaults to false: Runge–Kutta warm-up steps, which pndm does not implement
-t.test('pndm is refused unless the file turns skip_prk_steps on, whatever class it names', async (t) => {
+t.test('pndm is refused only where the file asks for Runge–Kutta steps (skip_prk_steps false)', async (t) => {
   t.same(unsupportedSamplers({ _class_name: 'PNDMScheduler', skip_prk_steps: false }), {
     pndm: 'scheduler_config.json: skip_prk_steps false is not implemented by the pndm sampler',
   });
-  t.same(unsupportedSamplers({ _class_name: 'LCMScheduler' }), {
-    pndm: 'scheduler_config.json: skip_prk_steps false (the class default: the file has none) is not implemented by the pndm sampler',
-  });
+  t.same(unsupportedSamplers({ _class_name: 'LCMScheduler' }), {}, 'a file of another class that says nothing is taken as PLMS');
   t.same(unsupportedSamplers({ skip_prk_steps: null }), unsupportedSamplers({}), 'null is absent');
 });
 
@@ -229,10 +227,18 @@ t.test('a model whose default sampler cannot follow its scheduler config does no
   await t.rejects(readDiffusionConfig(dir), { name: 'Error', message: /rescale_betas_zero_snr true is not implemented by the euler sampler, the sampler this model's _class_name/ });
   await write({ _class_name: 'EulerDiscreteScheduler', thresholding: true, ...PLMS });
   t.same(Object.keys((await readDiffusionConfig(dir)).unsupportedSchedulers).sort(), ['ddim', 'lcm'], 'euler does not take thresholding: the model loads');
-  await write({ _class_name: 'PNDMScheduler', steps_offset: 1 });
-  await t.rejects(readDiffusionConfig(dir), { message: /skip_prk_steps false \(the class default: the file has none\) is not implemented by the pndm sampler, the sampler this model's _class_name/ });
   await write({ _class_name: 'PNDMScheduler', steps_offset: 1, ...PLMS });
   t.equal((await readDiffusionConfig(dir)).defaultScheduler, 'pndm');
+});
+
+t.test('a PNDM file asking for Runge–Kutta steps loads and runs euler by default, refusing pndm', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'infernode-scheduler-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(path.join(dir, 'scheduler'));
+  await writeFile(path.join(dir, 'scheduler', 'scheduler_config.json'), JSON.stringify({ _class_name: 'PNDMScheduler', steps_offset: 1, skip_prk_steps: false }));
+  const config = await readDiffusionConfig(dir);
+  t.equal(config.defaultScheduler, 'euler');
+  t.same(Object.keys(config.unsupportedSchedulers), ['pndm']);
 });
 
 // pndm: expected values by a Python script (standard library, float64) written from the formulas of diffusers'

@@ -112,11 +112,10 @@ function givenFields(raw: Record<string, unknown>): Partial<SchedulerConfig> {
 /**
  * Settings of diffusers' classes that these samplers do not implement: the value that leaves the schedule as
  * implemented, the samplers whose class takes the field (for the others diffusers drops it, so it changes
- * nothing), and the class's default where it is not the plain value. A file that sets one otherwise would be
- * sampled with the plain schedule, a different image from the one diffusers makes, so the sampler refuses it
- * instead (see unsupportedSamplers).
+ * nothing). A file that sets one otherwise would be sampled with the plain schedule, a different image from
+ * the one diffusers makes, so the sampler refuses it instead (see unsupportedSamplers).
  */
-const UNIMPLEMENTED: Record<string, { plain: unknown; takenBy: readonly SchedulerName[]; classDefault?: unknown }> = {
+const UNIMPLEMENTED: Record<string, { plain: unknown; takenBy: readonly SchedulerName[] }> = {
   trained_betas: { plain: null, takenBy: ['euler', 'euler_a', 'ddim', 'lcm', 'pndm'] },
   rescale_betas_zero_snr: { plain: false, takenBy: ['euler', 'euler_a', 'ddim', 'lcm'] },
   thresholding: { plain: false, takenBy: ['ddim', 'lcm'] },
@@ -125,8 +124,9 @@ const UNIMPLEMENTED: Record<string, { plain: unknown; takenBy: readonly Schedule
   final_sigmas_type: { plain: 'zero', takenBy: ['euler'] },
   use_exponential_sigmas: { plain: false, takenBy: ['euler'] },
   use_beta_sigmas: { plain: false, takenBy: ['euler'] },
-  // pndm is PLMS only: PNDMScheduler's default starts with Runge–Kutta steps, so a file must turn them off
-  skip_prk_steps: { plain: true, takenBy: ['pndm'], classDefault: false },
+  // pndm is PLMS only. PNDMScheduler's own default is to start with Runge–Kutta steps, but every PNDM file of the
+  // exports (SD 1.x) says true, and a file of another class has no say: what it lacks is taken as PLMS
+  skip_prk_steps: { plain: true, takenBy: ['pndm'] },
 };
 
 /** Euler reads sigma_min and sigma_max only to bound Karras' spacing, which then starts and ends elsewhere. */
@@ -134,17 +134,16 @@ const KARRAS_BOUNDS = ['sigma_min', 'sigma_max'] as const;
 
 /**
  * Each sampler that cannot follow `raw`, with the reason: a setting of UNIMPLEMENTED its class takes, set to
- * another value than the plain one (null or absent is the class's default, the plain one unless it says otherwise).
+ * another value than the plain one (null or absent is the class's default, which is the plain one).
  */
 export function unsupportedSamplers(raw: Record<string, unknown>): Partial<Record<SchedulerName, string>> {
   const out: Partial<Record<SchedulerName, string>> = {};
-  const refuse = (samplers: readonly SchedulerName[], field: string, value: unknown, note = ''): void => {
-    for (const name of samplers) out[name] ??= `scheduler_config.json: ${field} ${JSON.stringify(value)}${note} is not implemented by the ${name} sampler`;
+  const refuse = (samplers: readonly SchedulerName[], field: string, value: unknown): void => {
+    for (const name of samplers) out[name] ??= `scheduler_config.json: ${field} ${JSON.stringify(value)} is not implemented by the ${name} sampler`;
   };
-  for (const [field, { plain, takenBy, classDefault = plain }] of Object.entries(UNIMPLEMENTED)) {
-    const given = raw[field] !== undefined && raw[field] !== null;
-    const value = given ? raw[field] : classDefault;
-    if (value !== plain) refuse(takenBy, field, value, given ? '' : ' (the class default: the file has none)');
+  for (const [field, { plain, takenBy }] of Object.entries(UNIMPLEMENTED)) {
+    const value = raw[field];
+    if (value !== undefined && value !== null && value !== plain) refuse(takenBy, field, value);
   }
   if (raw.use_karras_sigmas === true) for (const field of KARRAS_BOUNDS) if (raw[field] !== undefined && raw[field] !== null) refuse(['euler'], field, raw[field]);
   return out;

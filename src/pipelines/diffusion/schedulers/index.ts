@@ -1,4 +1,4 @@
-import type { SchedulerConfig } from './config.js';
+import { unsupportedSamplers, type SchedulerConfig } from './config.js';
 import { DdimScheduler } from './ddim.js';
 import { EulerScheduler } from './euler.js';
 import { LcmScheduler } from './lcm.js';
@@ -42,12 +42,15 @@ export function createScheduler(name: SchedulerName, config: SchedulerConfig, st
   }
 }
 
-/** The sampler a model's scheduler_config.json names (`_class_name`), for jobs that name none. */
+/**
+ * The sampler a model's scheduler_config.json names (`_class_name`), for jobs that name none. A PNDM file that
+ * asks for Runge–Kutta steps, which pndm does not make, runs euler, as every PNDM file did before pndm existed.
+ */
 export function defaultSchedulerName(raw: Record<string, unknown>): SchedulerName {
   const className = typeof raw._class_name === 'string' ? raw._class_name : '';
   if (className.startsWith('EulerAncestral')) return 'euler_a';
   if (className.startsWith('LCM')) return 'lcm';
   if (className.startsWith('DDIM')) return 'ddim';
-  if (className.startsWith('PNDM')) return 'pndm';
+  if (className.startsWith('PNDM')) return unsupportedSamplers(raw).pndm ? 'euler' : 'pndm';
   return 'euler';
 }
