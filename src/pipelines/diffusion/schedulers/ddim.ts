@@ -1,5 +1,6 @@
 import { alphasCumprod, type SchedulerConfig } from './config.js';
 import { predictOriginal, type Scheduler } from './scheduler.js';
+import type { NormalSource } from '../noise.js';
 import { integerTimesteps, spacedTimesteps } from './spacing.js';
 
 /** ᾱ for a DDPM-style sampler: the training table, and the value past the last step. */
@@ -17,25 +18,21 @@ export function addDdpmNoise(alphaBar: number, original: Float32Array, noise: Fl
   return out;
 }
 
-export function clipOriginal(config: SchedulerConfig, x0: number): number {
-  if (!config.clip_sample) return x0;
-  const range = config.clip_sample_range;
-  return Math.min(Math.max(x0, -range), range);
-}
-
-/** DDIM with η = 0 (deterministic), as diffusers' DDIMScheduler. */
-export class DdimScheduler implements Scheduler {
-  readonly timesteps: readonly number[];
+/**
+ * What DDIM and PNDM share: ᾱ from the training table (past the last step 1 or ᾱ₀, by set_alpha_to_one), steps of
+ * ⌊T/steps⌋ training timesteps whatever the spacing, unscaled UNet inputs, and DDPM's forward process.
+ */
+export abstract class DdpmGridScheduler implements Scheduler {
+  abstract readonly timesteps: readonly number[];
   readonly initNoiseSigma = 1;
+  protected readonly stride: number;
   private readonly alphaBar: Float64Array;
   private readonly finalAlphaBar: number;
-  private readonly stride: number;
 
   constructor(
-    private readonly config: SchedulerConfig,
+    protected readonly config: SchedulerConfig,
     steps: number,
   ) {
-    this.timesteps = integerTimesteps(spacedTimesteps(config, steps));
     ({ alphaBar: this.alphaBar, final: this.finalAlphaBar } = ddpmAlphas(config));
     this.stride = Math.floor(config.num_train_timesteps / steps);
   }
@@ -45,14 +42,36 @@ export class DdimScheduler implements Scheduler {
   }
 
   addNoise(original: Float32Array, noise: Float32Array, step: number): Float32Array {
-    return addDdpmNoise(this.alphaBar[this.timesteps[step]!]!, original, noise);
+    return addDdpmNoise(this.alphaBarAt(this.timesteps[step]!), original, noise);
+  }
+
+  abstract step(modelOutput: Float32Array, step: number, sample: Float32Array, noise: NormalSource, item?: number): Float32Array;
+
+  /** ᾱ at training timestep `t`; before the first (t < 0), the value past the last step */
+  protected alphaBarAt(t: number): number {
+    return t >= 0 ? this.alphaBar[t]! : this.finalAlphaBar;
+  }
+}
+
+export function clipOriginal(config: SchedulerConfig, x0: number): number {
+  if (!config.clip_sample) return x0;
+  const range = config.clip_sample_range;
+  return Math.min(Math.max(x0, -range), range);
+}
+
+/** DDIM with η = 0 (deterministic), as diffusers' DDIMScheduler. */
+export class DdimScheduler extends DdpmGridScheduler {
+  readonly timesteps: readonly number[];
+
+  constructor(config: SchedulerConfig, steps: number) {
+    super(config, steps);
+    this.timesteps = integerTimesteps(spacedTimesteps(config, steps));
   }
 
   step(modelOutput: Float32Array, step: number, sample: Float32Array): Float32Array {
     const t = this.timesteps[step]!;
-    const previous = t - this.stride;
-    const alphaBar = this.alphaBar[t]!;
-    const alphaBarPrev = previous >= 0 ? this.alphaBar[previous]! : this.finalAlphaBar;
+    const alphaBar = this.alphaBarAt(t);
+    const alphaBarPrev = this.alphaBarAt(t - this.stride);
     const vPrediction = this.config.prediction_type === 'v_prediction';
     const out = new Float32Array(sample.length);
     for (let i = 0; i < sample.length; i++) {

@@ -1,6 +1,5 @@
 import type { SchedulerConfig } from './config.js';
-import { addDdpmNoise, ddpmAlphas } from './ddim.js';
-import type { Scheduler } from './scheduler.js';
+import { DdpmGridScheduler } from './ddim.js';
 import { integerTimesteps, spacedTimesteps } from './spacing.js';
 import type { NormalSource } from '../noise.js';
 
@@ -32,32 +31,16 @@ interface History {
  * (up to four) outputs. Every step moves ⌊T/steps⌋ training timesteps down, whatever the spacing, as diffusers does.
  * The counting starts at the first call run, so image-to-image, which skips the first calls, starts it again there.
  */
-export class PndmScheduler implements Scheduler {
+export class PndmScheduler extends DdpmGridScheduler {
   readonly timesteps: readonly number[];
-  readonly initNoiseSigma = 1;
   /** the first call only predicts the point the second corrects: it completes no step */
   readonly warmupCalls: number;
-  private readonly alphaBar: Float64Array;
-  private readonly finalAlphaBar: number;
-  private readonly stride: number;
   private readonly histories: History[] = [];
 
-  constructor(
-    private readonly config: SchedulerConfig,
-    steps: number,
-  ) {
+  constructor(config: SchedulerConfig, steps: number) {
+    super(config, steps);
     this.timesteps = pndmTimesteps(config, steps);
     this.warmupCalls = this.timesteps.length - steps;
-    ({ alphaBar: this.alphaBar, final: this.finalAlphaBar } = ddpmAlphas(config));
-    this.stride = Math.floor(config.num_train_timesteps / steps);
-  }
-
-  modelInputScale(): number {
-    return 1;
-  }
-
-  addNoise(original: Float32Array, noise: Float32Array, step: number): Float32Array {
-    return addDdpmNoise(this.alphaBar[this.timesteps[step]!]!, original, noise);
   }
 
   step(modelOutput: Float32Array, step: number, sample: Float32Array, _noise: NormalSource, item = 0): Float32Array {
@@ -82,8 +65,8 @@ export class PndmScheduler implements Scheduler {
    * into ε after combining, for v-prediction); past the last timestep ᾱ is final_alpha_cumprod.
    */
   private previousSample(sample: Float32Array, from: number, to: number, outputs: readonly Float32Array[], weights: readonly number[]): Float32Array {
-    const alphaBar = this.alphaBar[from]!;
-    const alphaBarPrev = to >= 0 ? this.alphaBar[to]! : this.finalAlphaBar;
+    const alphaBar = this.alphaBarAt(from);
+    const alphaBarPrev = this.alphaBarAt(to);
     const sampleCoeff = Math.sqrt(alphaBarPrev / alphaBar);
     const outputCoeff = (alphaBarPrev - alphaBar) / (alphaBar * Math.sqrt(1 - alphaBarPrev) + Math.sqrt(alphaBar * (1 - alphaBar) * alphaBarPrev));
     const vPrediction = this.config.prediction_type === 'v_prediction';
